@@ -1,0 +1,3 @@
+//! turnstile: licensing decisions as Cedar policies over SQLite slices.
+pub mod policy;
+pub mod time;

@@ -1,0 +1,141 @@
+//! policy: load, validate (strict and at the slicer's entity level), index and
+//! describe a Cedar policy pack.
+//!
+//! A pack is a directory holding `schema.cedarschema` and `*.cedar` files. It is
+//! parsed and validated as a whole before it may serve: any error refuses the whole
+//! pack, listing every problem with its file, line and column. This module never
+//! touches the database and never decides a request.
+
+mod load;
+pub mod messages;
+pub mod schema_info;
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::path::{Path, PathBuf};
+
+use cedar_policy::{Effect, Entity, EntityUid, Expression, PolicySet, Schema};
+
+pub use load::{PackError, Problem, SourceFile};
+pub use messages::Messages;
+pub use schema_info::SchemaInfo;
+
+/// The deepest entity level the slicer will load (`principal.a.b.c` is level 3).
+pub const MAX_LEVEL: u32 = 4;
+
+/// The name of the schema file in a pack directory.
+pub const SCHEMA_FILE: &str = "schema.cedarschema";
+
+/// A validated policy pack, ready to serve. Immutable: a reload builds a new one.
+#[derive(Debug)]
+pub struct PolicyPack {
+    /// Where the pack was read from.
+    pub dir: PathBuf,
+    /// A hash of the schema and every policy file: names a policy set in logs and answers.
+    pub revision: String,
+    /// The schema, for building requests, contexts and entities.
+    pub schema: Schema,
+    /// Attribute and context types, read from the schema, for request properties.
+    pub info: SchemaInfo,
+    /// Every policy, with its `@id` as policy id.
+    pub policies: PolicySet,
+    /// The policies that can apply to each action: Cedar pays for every policy in
+    /// the set it is given, even those whose scope does not match.
+    by_action: HashMap<EntityUid, PolicySet>,
+    /// Per policy id: where it is written and what it says to people.
+    pub meta: BTreeMap<String, PolicyMeta>,
+    /// Policies that announce themselves ahead of time (`@notice`).
+    pub notices: Vec<NoticeRule>,
+    /// The entity level the pack validates at: how deep the slicer loads.
+    pub level: u32,
+    /// Action entities with every ancestor group as a direct parent.
+    action_entities: HashMap<EntityUid, Entity>,
+    /// Entity types built by the licence ledger (`@source("ledger")` in the schema).
+    pub ledger_types: BTreeSet<String>,
+    /// The files the pack was read from (schema first).
+    pub files: Vec<SourceFile>,
+    /// Non-fatal findings of the validator.
+    pub warnings: Vec<Problem>,
+}
+
+/// What a policy's annotations say, and where the policy is written.
+#[derive(Debug, Clone)]
+pub struct PolicyMeta {
+    pub id: String,
+    pub effect: Effect,
+    /// File name relative to the pack directory.
+    pub file: String,
+    /// 1-based line of the policy's first annotation.
+    pub line: usize,
+    pub description: Option<String>,
+    /// Machine-readable refusal code (`@code`), used by the ledger's 403 answers.
+    pub code: Option<String>,
+    /// `@message_<lang>` annotations: what a deny by this policy tells people.
+    pub messages: Messages,
+    /// The action constraint, for explain: which actions this policy can apply to.
+    pub actions: Vec<EntityUid>,
+}
+
+/// A forbid policy that warns before it applies.
+///
+/// Its first `when` clause says the warning is due ("the tenant is in trial"); the
+/// whole policy says the forbid applies ("the trial is over"). While the first holds
+/// and the whole does not, people see the notice, counting the days until it applies.
+#[derive(Debug, Clone)]
+pub struct NoticeRule {
+    pub policy_id: String,
+    /// The notice kind (`@notice("trial")`).
+    pub kind: String,
+    /// The first clause alone.
+    pub armed: Expression,
+    /// Every clause together: the policy's whole condition.
+    pub applies: Expression,
+    /// `@notice_<lang>` templates; `{days_left}` and `{days_left|day|days}` are filled in.
+    pub templates: Messages,
+}
+
+impl PolicyPack {
+    /// Reads and validates the pack in `dir`.
+    pub fn load(dir: &Path) -> Result<Self, PackError> {
+        let files = load::read_dir(dir)?;
+        Self::from_files(dir, files)
+    }
+
+    /// Validates a pack from files already read (the schema must be among them).
+    pub fn from_files(dir: &Path, files: Vec<SourceFile>) -> Result<Self, PackError> {
+        load::build(dir, files)
+    }
+
+    /// The policies that can apply to `action`, or `None` for an action the schema
+    /// does not declare.
+    pub fn policies_for(&self, action: &EntityUid) -> Option<&PolicySet> {
+        self.by_action.get(action)
+    }
+
+    /// The action entity, with its groups as parents, for `action`.
+    pub fn action_entity(&self, action: &EntityUid) -> Option<&Entity> {
+        self.action_entities.get(action)
+    }
+
+    /// Every action a request may name (groups excluded), sorted.
+    pub fn actions(&self) -> Vec<&EntityUid> {
+        let mut actions: Vec<_> = self.by_action.keys().collect();
+        actions.sort_by_key(|a| a.to_string());
+        actions
+    }
+
+    /// The message of the first policy among `ids` that carries one.
+    pub fn message_of<'a>(&'a self, ids: &'a [String]) -> Option<(&'a str, &'a PolicyMeta)> {
+        ids.iter().find_map(|id| {
+            let meta = self.meta.get(id)?;
+            (!meta.messages.is_empty()).then_some((id.as_str(), meta))
+        })
+    }
+
+    /// The notice rule of the given kind, if the pack has one.
+    pub fn notice(&self, kind: &str) -> Option<&NoticeRule> {
+        self.notices.iter().find(|n| n.kind == kind)
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -2,3 +2,7 @@
 pub mod policy;
 pub mod time;
 pub mod store;
+pub mod ledger;
+pub mod slice;
+pub mod decide;
+pub mod notice;

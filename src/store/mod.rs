@@ -91,6 +91,12 @@ impl Generations {
         }
     }
 
+    /// The global change counter now: an entry built from rows read after this
+    /// call is fresh while every scope it depends on is at or below it.
+    pub fn current(&self) -> u64 {
+        self.counter.load(Ordering::SeqCst)
+    }
+
     fn bump(&self, scopes: &[String]) {
         if scopes.is_empty() {
             return;
@@ -207,6 +213,15 @@ impl Store {
         result
     }
 
+    /// A read-only connection held until the guard is dropped, for callers that
+    /// read several rows in a row (a decision's slice). Blocking, like [`Store::read`].
+    pub fn reader(&self) -> Result<Reader<'_>, StoreError> {
+        Ok(Reader {
+            store: self,
+            conn: Some(self.take_reader()?),
+        })
+    }
+
     fn take_reader(&self) -> Result<Connection, StoreError> {
         if let Some(conn) = self.inner.readers.lock().ok().and_then(|mut p| p.pop()) {
             return Ok(conn);
@@ -298,6 +313,31 @@ impl Store {
         let handle = self.inner.writer.lock().ok().and_then(|mut w| w.take());
         if let Some(h) = handle {
             let _ = h.join();
+        }
+    }
+}
+
+/// A pooled read connection; goes back to the pool when dropped.
+pub struct Reader<'s> {
+    store: &'s Store,
+    conn: Option<Connection>,
+}
+
+impl std::ops::Deref for Reader<'_> {
+    type Target = Connection;
+    fn deref(&self) -> &Connection {
+        // Set in `reader()` and only taken in `drop`.
+        match &self.conn {
+            Some(c) => c,
+            None => unreachable!("a reader's connection is only taken when it is dropped"),
+        }
+    }
+}
+
+impl Drop for Reader<'_> {
+    fn drop(&mut self) {
+        if let (Some(conn), Ok(mut pool)) = (self.conn.take(), self.store.inner.readers.lock()) {
+            pool.push(conn);
         }
     }
 }

@@ -1,0 +1,475 @@
+//! decide: request → slice → Cedar → decision.
+//!
+//! The engine holds the serving policy pack (swapped atomically on reload), the
+//! entity cache and the clock. It turns one request into the entities it needs,
+//! fills in the server's facts (`context.now`, `context.tenant`), asks Cedar,
+//! and reports the decision with the determining policies, any evaluation error
+//! (which always denies), the message of the determining policy and the notices
+//! due. It decides nothing itself: every allow and deny comes from a policy.
+
+use std::collections::HashSet;
+use std::str::FromStr;
+use std::sync::Arc;
+
+use arc_swap::ArcSwap;
+use cedar_policy::{Authorizer, Context, Decision as CedarDecision, Entities, EntityId, EntityTypeName, EntityUid, Request};
+use rusqlite::Connection;
+use serde_json::{Map, Value};
+
+use crate::notice::{self, Freshness, Notice, NoticeCache, Probe, RuleTimes};
+use crate::policy::schema_info::{Ty, filter_record};
+use crate::policy::{Messages, PackError, PolicyPack, Problem};
+use crate::slice::{Slicer, SliceError, Source};
+use crate::store::{Store, StoreError};
+use crate::time::Clock;
+
+/// One entity of a request: Cedar type name, id, and optional properties that
+/// overlay its stored attributes for this decision only.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Target {
+    pub ty: String,
+    pub id: String,
+    pub properties: Option<Map<String, Value>>,
+}
+
+impl Target {
+    pub fn new(ty: impl Into<String>, id: impl Into<String>) -> Self {
+        Self {
+            ty: ty.into(),
+            id: id.into(),
+            properties: None,
+        }
+    }
+}
+
+/// The action of a request; its properties reach policies as
+/// `context.action_properties` when the schema declares it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ActionTarget {
+    pub name: String,
+    pub properties: Option<Map<String, Value>>,
+}
+
+/// One decision request, as AuthZEN phrases it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Query {
+    pub subject: Target,
+    pub action: ActionTarget,
+    pub resource: Target,
+    pub context: Option<Map<String, Value>>,
+}
+
+impl Query {
+    /// A request without properties or context.
+    pub fn new(subject: Target, action: impl Into<String>, resource: Target) -> Self {
+        Self {
+            subject,
+            action: ActionTarget {
+                name: action.into(),
+                properties: None,
+            },
+            resource,
+            context: None,
+        }
+    }
+
+    /// Adds a context key.
+    pub fn with_context(mut self, key: &str, value: Value) -> Self {
+        self.context.get_or_insert_with(Map::new).insert(key.to_string(), value);
+        self
+    }
+}
+
+/// The answer.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Decision {
+    pub allowed: bool,
+    /// Determining policy ids, sorted.
+    pub reasons: Vec<String>,
+    /// Evaluation errors (each one denies), sorted.
+    pub errors: Vec<String>,
+    /// What the first determining policy that carries a message says (denies only).
+    pub message: Option<Messages>,
+    /// The `@code` of that policy.
+    pub code: Option<String>,
+    pub notices: Vec<Notice>,
+    /// Why the request could not be evaluated at all (unknown entities or action).
+    pub unknown: Vec<String>,
+    pub policy_revision: String,
+    /// The tenant the request concerned, if the ledger knows one.
+    pub tenant: Option<String>,
+}
+
+impl Decision {
+    fn deny(pack: &PolicyPack) -> Self {
+        Self {
+            allowed: false,
+            reasons: Vec::new(),
+            errors: Vec::new(),
+            message: None,
+            code: None,
+            notices: Vec::new(),
+            unknown: Vec::new(),
+            policy_revision: pack.revision.clone(),
+            tenant: None,
+        }
+    }
+}
+
+/// Why a request could not be answered.
+#[derive(Debug, thiserror::Error)]
+pub enum DecideError {
+    /// The request itself is wrong (a declared property of the wrong type...).
+    #[error("{0}")]
+    BadInput(String),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+impl From<SliceError> for DecideError {
+    fn from(e: SliceError) -> Self {
+        match e {
+            SliceError::Store(e) => DecideError::Store(e),
+            SliceError::Properties(m) => DecideError::BadInput(m),
+        }
+    }
+}
+
+/// The decision point.
+pub struct Engine {
+    /// The serving pack; replaced whole on reload, never mutated.
+    pack: ArcSwap<PolicyPack>,
+    store: Store,
+    slicer: Slicer,
+    notices: NoticeCache,
+    clock: Clock,
+    authorizer: Authorizer,
+}
+
+impl Engine {
+    /// An engine serving `pack` over `store`. Refuses a pack whose ledger types the
+    /// ledger cannot build to its schema.
+    pub fn new(pack: PolicyPack, store: Store, clock: Clock) -> Result<Self, PackError> {
+        check_ledger_types(&pack)?;
+        Ok(Self {
+            pack: ArcSwap::from_pointee(pack),
+            store,
+            slicer: Slicer::default(),
+            notices: NoticeCache::default(),
+            clock,
+            authorizer: Authorizer::new(),
+        })
+    }
+
+    /// The serving pack.
+    pub fn pack(&self) -> Arc<PolicyPack> {
+        self.pack.load_full()
+    }
+
+    pub fn store(&self) -> &Store {
+        &self.store
+    }
+
+    pub fn clock(&self) -> &Clock {
+        &self.clock
+    }
+
+    /// Serves `pack` from now on, if the ledger can serve it; otherwise keeps the
+    /// current one and returns the problems.
+    pub fn swap(&self, pack: PolicyPack) -> Result<Arc<PolicyPack>, PackError> {
+        check_ledger_types(&pack)?;
+        let pack = Arc::new(pack);
+        self.pack.store(pack.clone());
+        self.slicer.clear();
+        self.notices.clear();
+        Ok(pack)
+    }
+
+    /// Decides `q` on committed data, now. Blocking (reads SQLite on a cache miss).
+    pub fn decide(&self, q: &Query) -> Result<Decision, DecideError> {
+        let pack = self.pack.load();
+        self.decide_with(&pack, Source::Store(&self.store), self.clock.now(), q)
+    }
+
+    /// Decides `q` inside a write transaction, on the rows as the transaction
+    /// sees them: a ledger change and its policy check are one transaction.
+    pub fn decide_in_tx(&self, conn: &Connection, now: i64, q: &Query) -> Result<Decision, DecideError> {
+        let pack = self.pack.load();
+        self.decide_with(&pack, Source::Conn(conn), now, q)
+    }
+
+    /// Decides `q` with a given pack, source and time (replay, explain, tests).
+    pub fn decide_with(&self, pack: &PolicyPack, source: Source<'_>, now: i64, q: &Query) -> Result<Decision, DecideError> {
+        let cached = matches!(source, Source::Store(_));
+        let prepared = match self.prepare(pack, source, now, q)? {
+            Prepared::Unknown(d) => return Ok(d),
+            Prepared::Ready(p) => p,
+        };
+        let mut d = self.evaluate(pack, &prepared);
+        if let Some(tenant) = &prepared.tenant {
+            d.notices = self.notices_for(pack, &prepared, tenant, now, cached);
+        }
+        Ok(d)
+    }
+
+    /// Everything up to asking Cedar: the slice, the context, the request.
+    pub fn prepare(&self, pack: &PolicyPack, source: Source<'_>, now: i64, q: &Query) -> Result<Prepared, DecideError> {
+        let mut d = Decision::deny(pack);
+        let Some(action_info) = pack.info.action(&q.action.name).filter(|a| !a.is_group) else {
+            d.unknown.push(format!("action `{}` is not in the schema", q.action.name));
+            return Ok(Prepared::Unknown(d));
+        };
+        let Some(action) = action_uid(&q.action.name) else {
+            d.unknown.push(format!("action `{}` is not a valid action name", q.action.name));
+            return Ok(Prepared::Unknown(d));
+        };
+        for (role, t, allowed) in [
+            ("subject", &q.subject, &action_info.principals),
+            ("resource", &q.resource, &action_info.resources),
+        ] {
+            if !allowed.contains(&t.ty) {
+                d.unknown.push(format!(
+                    "`{}` is not a {role} type of action `{}`",
+                    t.ty, q.action.name
+                ));
+            }
+        }
+        if !d.unknown.is_empty() {
+            return Ok(Prepared::Unknown(d));
+        }
+        let principal = entity_uid(&q.subject.ty, &q.subject.id)
+            .ok_or_else(|| DecideError::BadInput(format!("`{}` is not a valid entity type name", q.subject.ty)))?;
+        let resource = entity_uid(&q.resource.ty, &q.resource.id)
+            .ok_or_else(|| DecideError::BadInput(format!("`{}` is not a valid entity type name", q.resource.ty)))?;
+
+        // Request properties: keep what the schema declares, refuse wrong types.
+        let props = |t: &Target, path: &str| -> Result<Option<Map<String, Value>>, DecideError> {
+            let Some(p) = &t.properties else { return Ok(None) };
+            let attrs = pack.info.entity(&t.ty).map(|e| e.attrs.clone()).unwrap_or_default();
+            filter_record(&attrs, p, path).map(Some).map_err(DecideError::BadInput)
+        };
+        let subject_props = props(&q.subject, "subject.properties")?;
+        let resource_props = props(&q.resource, "resource.properties")?;
+        let mut ctx = match &q.context {
+            Some(c) => filter_record(&action_info.context, c, "context").map_err(DecideError::BadInput)?,
+            None => Map::new(),
+        };
+        if let (Some(ap), Some(attr)) = (&q.action.properties, action_info.context.attrs.get("action_properties")) {
+            if let Ty::Record(record) = &attr.ty {
+                let v = filter_record(record, ap, "action.properties").map_err(DecideError::BadInput)?;
+                ctx.insert("action_properties".into(), Value::Object(v));
+            }
+        }
+
+        // The slice: roots first.
+        let mut slice = self.slicer.begin(pack, source, now);
+        let p = match &subject_props {
+            Some(props) => slice.root_with(&principal, props)?,
+            None => slice.root(&principal)?,
+        };
+        let r = match &resource_props {
+            Some(props) => slice.root_with(&resource, props)?,
+            None => slice.root(&resource)?,
+        };
+        if p.is_none() {
+            d.unknown.push(format!("subject {principal} is unknown"));
+        }
+        if r.is_none() {
+            d.unknown.push(format!("resource {resource} is unknown"));
+        }
+        if !d.unknown.is_empty() {
+            return Ok(Prepared::Unknown(d));
+        }
+
+        // The server's facts.
+        if let Some(attr) = action_info.context.attrs.get("now") {
+            let v = match &attr.ty {
+                Ty::Extension(e) if e == "datetime" => {
+                    serde_json::json!({"__extn": {"fn": "datetime", "arg": crate::time::format(now)}})
+                }
+                _ => Value::from(now),
+            };
+            ctx.insert("now".into(), v);
+        }
+        let mut tenant = None;
+        if let Some(attr) = action_info.context.attrs.get("tenant") {
+            ctx.remove("tenant");
+            if let Ty::Entity(tenant_type) = &attr.ty {
+                let id = p
+                    .as_ref()
+                    .and_then(|c| c.tenant.clone())
+                    .or_else(|| r.as_ref().and_then(|c| c.tenant.clone()));
+                if let Some(id) = id {
+                    if let Some(uid) = entity_uid(tenant_type, &id) {
+                        let cached = slice.root(&uid)?;
+                        ctx.insert("tenant".into(), serde_json::json!({"__entity": {"type": tenant_type, "id": id}}));
+                        tenant = cached.map(|c| TenantRef { uid, id, cached: c });
+                    }
+                }
+                if tenant.is_none() && attr.required {
+                    d.unknown.push("the request concerns no known tenant".into());
+                    return Ok(Prepared::Unknown(d));
+                }
+            }
+        }
+        let context = Context::from_json_value(Value::Object(ctx.clone()), Some((&pack.schema, &action)))
+            .map_err(|e| DecideError::BadInput(format!("context: {e}")))?;
+        let entities = slice.finish(pack.action_entity(&action))?;
+        let request = Request::new(principal.clone(), action.clone(), resource.clone(), context, None)
+            .map_err(|e| DecideError::BadInput(e.to_string()))?;
+        Ok(Prepared::Ready(Box::new(Ready {
+            request,
+            entities,
+            principal,
+            action,
+            resource,
+            context_json: ctx,
+            tenant,
+        })))
+    }
+
+    /// Asks Cedar.
+    pub fn evaluate(&self, pack: &PolicyPack, p: &Ready) -> Decision {
+        let mut d = Decision::deny(pack);
+        d.tenant = p.tenant.as_ref().map(|t| t.id.clone());
+        let Some(policies) = pack.policies_for(&p.action) else {
+            return d;
+        };
+        let response = self.authorizer.is_authorized(&p.request, policies, &p.entities);
+        let mut reasons: Vec<String> = response.diagnostics().reason().map(|id| id.to_string()).collect();
+        reasons.sort();
+        let mut errors: Vec<String> = response.diagnostics().errors().map(|e| e.to_string()).collect();
+        errors.sort();
+        d.allowed = response.decision() == CedarDecision::Allow && errors.is_empty();
+        if !d.allowed {
+            if let Some((_, meta)) = pack.message_of(&reasons) {
+                d.message = Some(meta.messages.clone());
+                d.code = meta.code.clone();
+            }
+        }
+        d.reasons = reasons;
+        d.errors = errors;
+        d
+    }
+
+    fn notices_for(&self, pack: &PolicyPack, p: &Ready, tenant: &TenantRef, now: i64, cached: bool) -> Vec<Notice> {
+        if pack.notices.is_empty() {
+            return Vec::new();
+        }
+        let times = self.rule_times(pack, p, tenant, now, cached);
+        notice::shown(pack, &times, now)
+    }
+
+    fn rule_times(&self, pack: &PolicyPack, p: &Ready, tenant: &TenantRef, now: i64, cached: bool) -> Vec<RuleTimes> {
+        let probe = Probe {
+            entities: &p.entities,
+            principal: p.principal.clone(),
+            action: p.action.clone(),
+            resource: p.resource.clone(),
+            context: p.context_json.clone(),
+        };
+        let freshness = cached.then(|| Freshness {
+            generations: self.store.generations(),
+            scope: tenant.cached.scope().to_string(),
+            built_at: tenant.cached.built_at(),
+            valid_until: tenant.cached.valid_until(),
+        });
+        self.notices.times(pack, &tenant.id, &probe, now, freshness)
+    }
+
+    /// The notice times of every rule for the tenant of `q` (whose subject or
+    /// resource belongs to one), as seen at `now` through `source`.
+    pub fn tenant_rule_times(&self, source: Source<'_>, now: i64, q: &Query) -> Result<Option<Vec<RuleTimes>>, DecideError> {
+        let pack = self.pack.load();
+        let cached = matches!(source, Source::Store(_));
+        match self.prepare(&pack, source, now, q)? {
+            Prepared::Ready(p) => Ok(p
+                .tenant
+                .as_ref()
+                .map(|t| self.rule_times(&pack, &p, t, now, cached))),
+            Prepared::Unknown(_) => Ok(None),
+        }
+    }
+}
+
+/// A request ready for Cedar, or already answered.
+pub enum Prepared {
+    /// Unknown action, entity or type: a deny without evaluation.
+    Unknown(Decision),
+    Ready(Box<Ready>),
+}
+
+/// What Cedar is asked.
+pub struct Ready {
+    pub request: Request,
+    pub entities: Entities,
+    pub principal: EntityUid,
+    pub action: EntityUid,
+    pub resource: EntityUid,
+    /// The context as Cedar JSON (for probes and explain).
+    pub context_json: Map<String, Value>,
+    pub tenant: Option<TenantRef>,
+}
+
+/// The tenant a request concerns.
+pub struct TenantRef {
+    pub uid: EntityUid,
+    pub id: String,
+    pub cached: Arc<crate::slice::Cached>,
+}
+
+/// `Action::"name"`, or `Ns::Action::"name"` for `Ns::name`.
+pub fn action_uid(name: &str) -> Option<EntityUid> {
+    let (ty, id) = match name.rsplit_once("::") {
+        Some((ns, id)) => (format!("{ns}::Action"), id),
+        None => ("Action".to_string(), name),
+    };
+    entity_uid(&ty, id)
+}
+
+/// `Type::"id"`, if `ty` is a valid type name.
+pub fn entity_uid(ty: &str, id: &str) -> Option<EntityUid> {
+    let ty = EntityTypeName::from_str(ty).ok()?;
+    Some(EntityUid::from_type_name_and_id(ty, EntityId::new(id)))
+}
+
+/// Refuses a pack that marks entity types `@source("ledger")` the ledger cannot
+/// build, or whose schema does not fit the entities the ledger builds.
+fn check_ledger_types(pack: &PolicyPack) -> Result<(), PackError> {
+    let known: HashSet<&str> = crate::ledger::entities::TYPES.into_iter().collect();
+    let mut problems = Vec::new();
+    for t in &pack.ledger_types {
+        if !known.contains(t.as_str()) {
+            problems.push(problem(format!(
+                "entity type `{t}` is marked @source(\"ledger\") but the ledger builds only {}",
+                crate::ledger::entities::TYPES.join(", ")
+            )));
+        }
+    }
+    if problems.is_empty() {
+        for sample in crate::ledger::entities::samples() {
+            if !pack.ledger_types.contains(&sample.uid().type_name().to_string()) {
+                continue;
+            }
+            let uid = sample.uid();
+            if let Err(e) = Entities::from_entities([sample], Some(&pack.schema)) {
+                problems.push(problem(format!(
+                    "the ledger's `{}` entities do not fit the schema: {e}",
+                    uid.type_name()
+                )));
+            }
+        }
+    }
+    if problems.is_empty() { Ok(()) } else { Err(PackError { problems }) }
+}
+
+fn problem(message: String) -> Problem {
+    Problem {
+        file: Some(crate::policy::SCHEMA_FILE.into()),
+        line: None,
+        column: None,
+        policy: None,
+        rendered: format!("  × {}: {message}\n", crate::policy::SCHEMA_FILE),
+        message,
+    }
+}

@@ -1,0 +1,309 @@
+//! slice: the entities one decision needs, and nothing more.
+//!
+//! From the request's principal, resource and context entities, the slicer
+//! loads each entity, every ancestor (for `in`), and the entities their
+//! attributes point to, as deep as the pack's validated entity level requires.
+//! Never a whole table: a decision costs the same with a thousand entities or a
+//! million. Built entities are cached and dropped as soon as a committed write
+//! touches their tenant (or a subscription starts or ends).
+
+use std::collections::{HashMap, HashSet, VecDeque};
+use std::sync::Arc;
+
+use cedar_policy::{Entities, Entity, EntityUid, EvalResult};
+use rusqlite::Connection;
+use serde_json::{Map, Value};
+
+use crate::ledger;
+use crate::policy::PolicyPack;
+use crate::store::{Reader, Store, StoreError, entities as generic, scope};
+
+/// How many built entities the cache keeps.
+pub const DEFAULT_CACHE_CAPACITY: usize = 100_000;
+
+/// A built entity and what the slicer needs to know about it.
+#[derive(Debug)]
+pub struct Cached {
+    pub entity: Entity,
+    /// Direct parents.
+    pub parents: Vec<EntityUid>,
+    /// Entities its attributes point to (outside sets, which cannot be dereferenced).
+    pub refs: Vec<EntityUid>,
+    /// The tenant it belongs to, for ledger entities.
+    pub tenant: Option<String>,
+    scope: String,
+    /// The change counter read before the rows were read.
+    built_at: u64,
+    /// The time range over which its facts hold.
+    valid_from: i64,
+    valid_until: Option<i64>,
+}
+
+impl Cached {
+    /// Until when this entity's facts hold without any write.
+    pub fn valid_until(&self) -> Option<i64> {
+        self.valid_until
+    }
+
+    /// The change scope whose writes make it stale.
+    pub fn scope(&self) -> &str {
+        &self.scope
+    }
+
+    /// The change counter read before its rows were read.
+    pub fn built_at(&self) -> u64 {
+        self.built_at
+    }
+
+    fn new(entity: Entity, tenant: Option<String>, scope: String, built_at: u64, now: i64, valid_until: Option<i64>) -> Self {
+        let parents = entity.clone().into_inner().2.into_iter().collect();
+        let refs = attribute_refs(&entity);
+        Self {
+            entity,
+            parents,
+            refs,
+            tenant,
+            scope,
+            built_at,
+            valid_from: now,
+            valid_until,
+        }
+    }
+}
+
+fn attribute_refs(entity: &Entity) -> Vec<EntityUid> {
+    fn walk(v: &EvalResult, out: &mut Vec<EntityUid>) {
+        match v {
+            EvalResult::EntityUid(uid) => out.push(uid.clone()),
+            EvalResult::Record(r) => r.iter().for_each(|(_, v)| walk(v, out)),
+            _ => {}
+        }
+    }
+    let mut out = Vec::new();
+    for (_, v) in entity.attrs() {
+        if let Ok(v) = v {
+            walk(&v, &mut out);
+        }
+    }
+    out
+}
+
+/// Why a slice could not be built.
+#[derive(Debug, thiserror::Error)]
+pub enum SliceError {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// Request properties that Cedar refused for this entity type.
+    #[error("{0}")]
+    Properties(String),
+}
+
+/// Where entities are read from.
+pub enum Source<'a> {
+    /// Committed data, through the cache.
+    Store(&'a Store),
+    /// A write transaction in progress: read through its connection, never
+    /// cached, so a ledger check sees exactly the rows it is about to change.
+    Conn(&'a Connection),
+}
+
+/// Builds slices; holds the entity cache.
+pub struct Slicer {
+    cache: quick_cache::sync::Cache<EntityUid, Arc<Cached>>,
+}
+
+impl Default for Slicer {
+    fn default() -> Self {
+        Self::new(DEFAULT_CACHE_CAPACITY)
+    }
+}
+
+impl Slicer {
+    pub fn new(capacity: usize) -> Self {
+        Self {
+            cache: quick_cache::sync::Cache::new(capacity.max(16)),
+        }
+    }
+
+    /// Drops every cached entity (a new policy pack may read them differently).
+    pub fn clear(&self) {
+        self.cache.clear();
+    }
+
+    /// Starts a slice for one decision at `now`.
+    pub fn begin<'a>(&'a self, pack: &'a PolicyPack, source: Source<'a>, now: i64) -> SliceBuilder<'a> {
+        SliceBuilder {
+            slicer: self,
+            pack,
+            source,
+            reader: None,
+            now,
+            loaded: HashMap::new(),
+            queue: VecDeque::new(),
+        }
+    }
+}
+
+/// A slice being assembled: roots first, then [`SliceBuilder::finish`].
+pub struct SliceBuilder<'a> {
+    slicer: &'a Slicer,
+    pack: &'a PolicyPack,
+    source: Source<'a>,
+    reader: Option<Reader<'a>>,
+    now: i64,
+    /// Entities in the slice so far (`None`: looked up, not stored).
+    loaded: HashMap<EntityUid, Option<Arc<Cached>>>,
+    /// Entities still to expand, with their depth (0 for roots).
+    queue: VecDeque<(EntityUid, u32)>,
+}
+
+impl<'a> SliceBuilder<'a> {
+    /// Adds a root entity (depth 0) by its stored state; returns it, or `None`
+    /// when it is not stored.
+    pub fn root(&mut self, uid: &EntityUid) -> Result<Option<Arc<Cached>>, SliceError> {
+        let found = self.fetch(uid)?;
+        self.loaded.insert(uid.clone(), found.clone());
+        self.queue.push_back((uid.clone(), 0));
+        Ok(found)
+    }
+
+    /// Adds a root entity whose attributes are the stored ones (if any) overlaid
+    /// with `props` (Cedar entity JSON attributes, already checked against the
+    /// schema). An entity stored nowhere is built from `props` alone; if they do
+    /// not make a valid entity, it is unknown (`None`).
+    pub fn root_with(&mut self, uid: &EntityUid, props: &Map<String, Value>) -> Result<Option<Arc<Cached>>, SliceError> {
+        let stored = self.fetch(uid)?;
+        let (mut json, tenant) = match &stored {
+            Some(c) => (
+                c.entity
+                    .to_json_value()
+                    .map_err(|e| SliceError::Properties(e.to_string()))?,
+                c.tenant.clone(),
+            ),
+            None => (
+                serde_json::json!({
+                    "uid": {"type": uid.type_name().to_string(), "id": uid.id().unescaped()},
+                    "attrs": {},
+                    "parents": [],
+                }),
+                None,
+            ),
+        };
+        if let Some(attrs) = json.get_mut("attrs").and_then(Value::as_object_mut) {
+            for (k, v) in props {
+                attrs.insert(k.clone(), v.clone());
+            }
+        }
+        let built = match Entity::from_json_value(json, Some(&self.pack.schema)) {
+            Ok(e) => Some(Arc::new(Cached::new(e, tenant, String::new(), 0, self.now, None))),
+            Err(e) if stored.is_some() => return Err(SliceError::Properties(e.to_string())),
+            Err(_) => None,
+        };
+        self.loaded.insert(uid.clone(), built.clone());
+        self.queue.push_back((uid.clone(), 0));
+        Ok(built)
+    }
+
+    /// Whether `uid` is already in the slice.
+    pub fn contains(&self, uid: &EntityUid) -> bool {
+        self.loaded.get(uid).is_some_and(Option::is_some)
+    }
+
+    /// Expands the roots to the pack's entity level and returns the entities,
+    /// with `action` (and its groups) added.
+    pub fn finish(mut self, action: Option<&Entity>) -> Result<Entities, SliceError> {
+        let level = self.pack.level;
+        while let Some((uid, depth)) = self.queue.pop_front() {
+            let Some(Some(cached)) = self.loaded.get(&uid).cloned() else {
+                continue;
+            };
+            // Ancestors: needed for `in`; their attributes only as far as depth allows.
+            for parent in &cached.parents {
+                self.visit(parent, level)?;
+            }
+            if depth + 1 < level {
+                for r in &cached.refs {
+                    self.visit(r, depth + 1)?;
+                }
+            }
+        }
+        let entities = self
+            .loaded
+            .into_values()
+            .flatten()
+            .map(|c| c.entity.clone())
+            .chain(action.cloned());
+        Entities::from_entities(entities, None).map_err(|e| SliceError::Store(StoreError::Corrupt(e.to_string())))
+    }
+
+    fn visit(&mut self, uid: &EntityUid, depth: u32) -> Result<(), SliceError> {
+        if self.loaded.contains_key(uid) {
+            return Ok(());
+        }
+        let found = self.fetch(uid)?;
+        self.loaded.insert(uid.clone(), found);
+        self.queue.push_back((uid.clone(), depth));
+        Ok(())
+    }
+
+    fn conn(&mut self) -> Result<&Connection, SliceError> {
+        match self.source {
+            Source::Conn(c) => Ok(c),
+            Source::Store(store) => {
+                if self.reader.is_none() {
+                    self.reader = Some(store.reader()?);
+                }
+                match &self.reader {
+                    Some(r) => Ok(r),
+                    None => Err(SliceError::Store(StoreError::Closed)),
+                }
+            }
+        }
+    }
+
+    /// One entity, from the cache when it is still valid, else built.
+    fn fetch(&mut self, uid: &EntityUid) -> Result<Option<Arc<Cached>>, SliceError> {
+        let now = self.now;
+        let store = match self.source {
+            Source::Store(s) => Some(s),
+            Source::Conn(_) => None,
+        };
+        if let Some(store) = store {
+            if let Some(c) = self.slicer.cache.get(uid) {
+                let fresh = store.generations().get(&c.scope) <= c.built_at
+                    && now >= c.valid_from
+                    && c.valid_until.is_none_or(|u| now < u);
+                if fresh {
+                    return Ok(Some(c));
+                }
+            }
+        }
+        let built_at = store.map(|s| s.generations().current()).unwrap_or(0);
+        let ty = uid.type_name().to_string();
+        let pack = self.pack;
+        let conn = self.conn()?;
+        let built = if pack.ledger_types.contains(&ty) {
+            ledger::entities::load(conn, &ty, uid.id().unescaped(), now)?
+                .map(|b| Cached::new(b.entity, b.tenant, b.scope, built_at, now, b.valid_until))
+        } else {
+            match generic::get(conn, &ty, uid.id().unescaped())? {
+                Some(json) => match Entity::from_json_str(&json, Some(&pack.schema)) {
+                    Ok(e) => Some(Cached::new(e, None, scope::GENERIC.into(), built_at, now, None)),
+                    // Stored under an older schema and no longer valid: unknown.
+                    Err(_) => None,
+                },
+                None => None,
+            }
+        };
+        let built = built.map(Arc::new);
+        if let (Some(b), Some(_)) = (&built, store) {
+            self.slicer.cache.insert(uid.clone(), b.clone());
+        }
+        Ok(built)
+    }
+}
+
+/// The set of entity uids an `Entities` holds, for tests and explain.
+pub fn uids(entities: &Entities) -> HashSet<String> {
+    entities.iter().map(|e| e.uid().to_string()).collect()
+}

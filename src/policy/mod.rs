@@ -26,7 +26,7 @@ pub const MAX_LEVEL: u32 = 4;
 pub const SCHEMA_FILE: &str = "schema.cedarschema";
 
 /// A validated policy pack, ready to serve. Immutable: a reload builds a new one.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub struct PolicyPack {
     /// Where the pack was read from.
     pub dir: PathBuf,

@@ -1,0 +1,42 @@
+//! config: the validated settings of a running service.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+/// Everything `serve` needs, checked.
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub addr: SocketAddr,
+    pub db: PathBuf,
+    pub policies: PathBuf,
+    /// The ledger's bearer token; `None` makes the service generate one.
+    pub admin_token: Option<String>,
+    /// The base URL announced by AuthZEN discovery; derived from `Host` if unset.
+    pub public_url: Option<String>,
+    /// The largest request body accepted, in bytes.
+    pub max_body: usize,
+    /// How long one request may take before it is answered 503.
+    pub request_timeout: Duration,
+    /// Where decisions are logged (`-` for stdout), if anywhere.
+    pub decision_log: Option<PathBuf>,
+    /// Watch the policy directory and reload on change.
+    pub watch: bool,
+}
+
+impl Config {
+    /// The defaults `turnstile serve` starts from.
+    pub fn new(db: PathBuf, policies: PathBuf) -> Self {
+        Self {
+            addr: SocketAddr::from(([127, 0, 0, 1], 8180)),
+            db,
+            policies,
+            admin_token: None,
+            public_url: None,
+            max_body: 1024 * 1024,
+            request_timeout: Duration::from_secs(10),
+            decision_log: None,
+            watch: true,
+        }
+    }
+}

@@ -1,0 +1,70 @@
+//! `PUT /v1/entities` and `GET /v1/entities`: entities of other packs.
+
+use axum::extract::{Query, State};
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+use super::AppState;
+use super::error::ApiError;
+use super::json::Json;
+use crate::import::{self, ImportError};
+use crate::store::entities;
+
+/// `PUT /v1/entities`: upserts an array of Cedar entities, all or nothing.
+pub async fn put(State(state): State<AppState>, Json(body): Json<Value>) -> Result<axum::Json<Value>, ApiError> {
+    let pack = state.engine().pack();
+    let rows = import::check(&pack, &body).map_err(|e| match e {
+        ImportError::LedgerType { .. } => ApiError::conflict("ledger_type", e.to_string()),
+        ImportError::Store(e) => e.into(),
+        other => ApiError::unprocessable("invalid_entities", other.to_string()),
+    })?;
+    let store = state.engine().store().clone();
+    let stored = store
+        .write(move |tx| import::store_rows(tx, &rows))
+        .await?;
+    Ok(axum::Json(json!({
+        "stored": stored,
+        "data_revision": state.engine().store().data_revision(),
+    })))
+}
+
+#[derive(Debug, Deserialize)]
+pub struct ListParams {
+    #[serde(rename = "type")]
+    ty: Option<String>,
+    after_type: Option<String>,
+    after_id: Option<String>,
+    limit: Option<usize>,
+}
+
+/// `GET /v1/entities?type=T&limit=N&after_type=..&after_id=..`: one page.
+pub async fn list(State(state): State<AppState>, Query(p): Query<ListParams>) -> Result<axum::Json<Value>, ApiError> {
+    let limit = p.limit.unwrap_or(100);
+    if limit == 0 || limit > 1000 {
+        return Err(ApiError::invalid_field("limit", "`limit` must be between 1 and 1000"));
+    }
+    let store = state.engine().store().clone();
+    let rows = tokio::task::spawn_blocking(move || {
+        let after_type = p.after_type.clone().or(p.ty.clone()).unwrap_or_default();
+        let after = p.after_id.as_deref().map(|id| (after_type.clone(), id.to_string()));
+        store.read(|c| {
+            entities::list(
+                c,
+                p.ty.as_deref(),
+                after.as_ref().map(|(t, i)| (t.as_str(), i.as_str())),
+                limit,
+            )
+        })
+    })
+    .await??;
+    let next = if rows.len() == limit {
+        rows.last().map(|(t, i, _)| json!({"after_type": t, "after_id": i}))
+    } else {
+        None
+    };
+    let entities: Vec<Value> = rows
+        .into_iter()
+        .filter_map(|(_, _, j)| serde_json::from_str(&j).ok())
+        .collect();
+    Ok(axum::Json(json!({ "entities": entities, "next": next })))
+}

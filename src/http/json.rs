@@ -1,0 +1,77 @@
+//! The JSON body extractor: every malformed body gets the same error shape.
+//!
+//! AuthZEN asks for 400 (not axum's 415/422) when the content type is not JSON,
+//! the body is empty or malformed; the ledger follows suit.
+
+use axum::body::Bytes;
+use axum::extract::{FromRequest, Request};
+use axum::http::header::CONTENT_TYPE;
+use serde::de::DeserializeOwned;
+use serde_json::Value;
+
+use super::error::ApiError;
+
+/// A JSON body parsed into `T`.
+pub struct Json<T>(pub T);
+
+impl<S, T> FromRequest<S> for Json<T>
+where
+    S: Send + Sync,
+    T: DeserializeOwned,
+{
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+        let is_json = req
+            .headers()
+            .get(CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .map(|ct| {
+                let essence = ct.split(';').next().unwrap_or("").trim().to_ascii_lowercase();
+                essence == "application/json" || (essence.starts_with("application/") && essence.ends_with("+json"))
+            })
+            .unwrap_or(false);
+        if !is_json {
+            return Err(ApiError::BadRequest {
+                code: "unsupported_content_type",
+                message: "the body must be JSON, sent with `Content-Type: application/json`".into(),
+                field: None,
+            });
+        }
+        let bytes = Bytes::from_request(req, state).await.map_err(|e| {
+            if e.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE {
+                ApiError::PayloadTooLarge
+            } else {
+                ApiError::bad_request(format!("cannot read the body: {e}"))
+            }
+        })?;
+        parse(&bytes).map(Json)
+    }
+}
+
+/// Parses a JSON body, naming where it went wrong.
+pub fn parse<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
+    if bytes.iter().all(u8::is_ascii_whitespace) {
+        return Err(ApiError::BadRequest {
+            code: "empty_body",
+            message: "the body is empty; a JSON object is expected".into(),
+            field: None,
+        });
+    }
+    let value: Value = serde_json::from_slice(bytes).map_err(|e| ApiError::BadRequest {
+        code: "malformed_json",
+        message: format!("the body is not valid JSON: {e}"),
+        field: None,
+    })?;
+    let path_err = |e: serde_path_to_error::Error<serde_json::Error>| {
+        let path = e.path().to_string();
+        let inner = e.into_inner().to_string();
+        let inner = inner.split(" at line ").next().unwrap_or(&inner).to_string();
+        if path == "." {
+            ApiError::bad_request(inner)
+        } else {
+            ApiError::invalid_field(path.clone(), format!("`{path}`: {inner}"))
+        }
+    };
+    serde_path_to_error::deserialize(value).map_err(path_err)
+}

@@ -1,0 +1,136 @@
+//! http: the routes by surface (AuthZEN, ledger, admin, health) and the state
+//! they share. Handlers parse, call into the library, and shape the answer;
+//! the status codes live in [`error::ApiError`] alone.
+
+pub mod authzen;
+pub mod entities;
+pub mod error;
+pub mod health;
+pub mod json;
+
+use std::sync::Arc;
+
+use axum::Router;
+use axum::extract::{Request, State};
+use axum::http::{HeaderMap, HeaderName, HeaderValue};
+use axum::middleware::{self, Next};
+use axum::response::Response;
+use axum::routing::{get, post};
+use sha2::{Digest, Sha256};
+use subtle::ConstantTimeEq;
+use tower_http::request_id::{MakeRequestId, PropagateRequestIdLayer, RequestId, SetRequestIdLayer};
+
+use crate::decide::{Decision, Engine, Query};
+use error::ApiError;
+
+/// The header AuthZEN clients send and expect back.
+pub static REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
+
+/// What every handler shares; cheap to clone.
+#[derive(Clone)]
+pub struct AppState {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    engine: Arc<Engine>,
+    /// SHA-256 of the admin token: compared in constant time, never logged.
+    admin_token_hash: [u8; 32],
+    public_url: Option<String>,
+}
+
+impl AppState {
+    pub fn new(engine: Arc<Engine>, admin_token: &str, public_url: Option<String>) -> Self {
+        Self {
+            inner: Arc::new(Inner {
+                engine,
+                admin_token_hash: Sha256::digest(admin_token.as_bytes()).into(),
+                public_url: public_url.map(|u| u.trim_end_matches('/').to_string()),
+            }),
+        }
+    }
+
+    pub fn engine(&self) -> &Arc<Engine> {
+        &self.inner.engine
+    }
+
+    /// Decides each query off the async workers; each answer carries a fresh
+    /// decision id.
+    pub async fn decide(&self, queries: Vec<Query>) -> Result<Vec<(Result<Decision, ApiError>, String)>, ApiError> {
+        let engine = self.inner.engine.clone();
+        let answers = tokio::task::spawn_blocking(move || {
+            queries
+                .iter()
+                .map(|q| (engine.decide(q).map_err(ApiError::from), ulid::Ulid::new().to_string()))
+                .collect::<Vec<_>>()
+        })
+        .await?;
+        Ok(answers)
+    }
+
+    /// The base URL this service is reached at.
+    pub fn public_url(&self, headers: &HeaderMap) -> String {
+        if let Some(u) = &self.inner.public_url {
+            return u.clone();
+        }
+        let host = headers
+            .get("x-forwarded-host")
+            .or_else(|| headers.get(axum::http::header::HOST))
+            .and_then(|h| h.to_str().ok())
+            .unwrap_or("localhost");
+        let scheme = headers
+            .get("x-forwarded-proto")
+            .and_then(|h| h.to_str().ok())
+            .unwrap_or("http");
+        format!("{scheme}://{host}")
+    }
+
+    fn token_ok(&self, headers: &HeaderMap) -> bool {
+        let Some(given) = headers
+            .get(axum::http::header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.strip_prefix("Bearer "))
+        else {
+            return false;
+        };
+        let given: [u8; 32] = Sha256::digest(given.trim().as_bytes()).into();
+        given.ct_eq(&self.inner.admin_token_hash).into()
+    }
+}
+
+/// Refuses a request without the admin bearer token.
+async fn require_admin(State(state): State<AppState>, req: Request, next: Next) -> Result<Response, ApiError> {
+    if state.token_ok(req.headers()) {
+        Ok(next.run(req).await)
+    } else {
+        Err(ApiError::Unauthorized)
+    }
+}
+
+/// Request ids: kept from the caller's `X-Request-ID`, else made up.
+#[derive(Clone, Default)]
+struct MakeUlid;
+
+impl MakeRequestId for MakeUlid {
+    fn make_request_id<B>(&mut self, _: &axum::http::Request<B>) -> Option<RequestId> {
+        HeaderValue::from_str(&ulid::Ulid::new().to_string()).ok().map(RequestId::new)
+    }
+}
+
+/// The whole HTTP API.
+pub fn app(state: AppState) -> Router {
+    let admin = Router::new()
+        .route("/v1/entities", get(entities::list).put(entities::put))
+        .route_layer(middleware::from_fn_with_state(state.clone(), require_admin));
+    Router::new()
+        .route("/.well-known/authzen-configuration", get(authzen::discovery))
+        .route("/access/v1/evaluation", post(authzen::evaluation))
+        .route("/access/v1/evaluations", post(authzen::evaluations))
+        .route("/health/live", get(health::live))
+        .route("/health/ready", get(health::ready))
+        .merge(admin)
+        .fallback(|| async { ApiError::not_found("route") })
+        .with_state(state)
+        .layer(PropagateRequestIdLayer::new(REQUEST_ID.clone()))
+        .layer(SetRequestIdLayer::new(REQUEST_ID.clone(), MakeUlid))
+}

@@ -1,0 +1,654 @@
+//! scenario: given a licence ledger state and a pinned clock, run requests and
+//! check the answers. One runner serves `cargo test` (which snapshots every
+//! response) and `turnstile test DIR` (a line per case, for policy authors).
+//!
+//! A scenario file (YAML) holds `now`, a `given` state and `steps`. A step is an
+//! AuthZEN evaluation (`evaluate:`), a batch (`evaluations:`) or any HTTP call
+//! (`http:`, e.g. a ledger change), optionally at a later time (`at:`), with what
+//! to `expect`. Steps run in order against one in-process service.
+
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use axum::body::Body;
+use axum::http::{Method, Request, StatusCode};
+use http_body_util::BodyExt;
+use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
+use tower::ServiceExt;
+
+use crate::decide::Engine;
+use crate::http::{self, AppState};
+use crate::policy::PolicyPack;
+use crate::store::ledger::{self as rows, AccountRow, HubRow, Level, OperatorRow, RoleRow, SeatKind, SubscriptionRow, TenantRow, UserRow};
+use crate::store::{Store, StoreError, Tx};
+use crate::time::{self, Clock};
+
+/// The admin token scenarios use for ledger calls.
+pub const TOKEN: &str = "scenario-admin-token";
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Scenario {
+    #[serde(default)]
+    pub description: Option<String>,
+    #[serde(with = "time::rfc3339")]
+    pub now: i64,
+    #[serde(default)]
+    pub given: Given,
+    pub steps: Vec<Step>,
+}
+
+/// The ledger state before the first step. Times default to `now`.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Given {
+    #[serde(default)]
+    pub accounts: Vec<GivenAccount>,
+    #[serde(default)]
+    pub tenants: Vec<GivenTenant>,
+    #[serde(default)]
+    pub subscriptions: Vec<GivenSubscription>,
+    #[serde(default)]
+    pub roles: Vec<GivenRole>,
+    #[serde(default)]
+    pub users: Vec<GivenUser>,
+    #[serde(default)]
+    pub operators: Vec<GivenOperator>,
+    /// Entities of other packs (Cedar entity JSON).
+    #[serde(default)]
+    pub entities: Vec<Value>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct GivenAccount {
+    pub id: String,
+    #[serde(default)]
+    pub name: Option<String>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct GivenTenant {
+    pub id: String,
+    pub account: String,
+    #[serde(default)]
+    pub name: Option<String>,
+    #[serde(default, with = "time::rfc3339_opt")]
+    pub created_at: Option<i64>,
+    #[serde(default)]
+    pub trial_days: Option<i64>,
+    /// The time its hub was created, if it has one.
+    #[serde(default, with = "time::rfc3339_opt")]
+    pub hub_at: Option<i64>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct GivenSubscription {
+    pub tenant: String,
+    pub kind: SeatKind,
+    pub quantity: i64,
+    #[serde(with = "time::rfc3339")]
+    pub starts_at: i64,
+    #[serde(with = "time::rfc3339")]
+    pub ends_at: i64,
+    #[serde(default, with = "time::rfc3339_opt")]
+    pub payment_due_at: Option<i64>,
+    #[serde(default, with = "time::rfc3339_opt")]
+    pub paid_at: Option<i64>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct GivenRole {
+    pub tenant: String,
+    pub name: String,
+    pub levels: std::collections::BTreeMap<String, Level>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct GivenUser {
+    pub id: String,
+    pub tenant: String,
+    #[serde(default)]
+    pub name: Option<String>,
+    #[serde(default)]
+    pub email: Option<String>,
+    #[serde(default = "default_role")]
+    pub role: String,
+    #[serde(default = "yes")]
+    pub active: bool,
+    /// When the user's named licence was assigned, if they hold one.
+    #[serde(default, with = "time::rfc3339_opt")]
+    pub licensed_at: Option<i64>,
+    #[serde(default, with = "time::rfc3339_opt")]
+    pub created_at: Option<i64>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct GivenOperator {
+    pub id: String,
+    pub tenant: String,
+    pub number: String,
+    #[serde(default)]
+    pub name: Option<String>,
+    /// The user who owns it (a user operator).
+    #[serde(default)]
+    pub owner: Option<String>,
+    #[serde(default = "yes")]
+    pub active: bool,
+    #[serde(default, with = "time::rfc3339_opt")]
+    pub created_at: Option<i64>,
+    /// Times of its production records.
+    #[serde(default)]
+    pub production: Vec<String>,
+}
+
+fn default_role() -> String {
+    "admin".into()
+}
+
+fn yes() -> bool {
+    true
+}
+
+/// One step: what to send and what to expect.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Step {
+    pub name: String,
+    /// Moves the clock here before the step.
+    #[serde(default, with = "time::rfc3339_opt")]
+    pub at: Option<i64>,
+    /// An AuthZEN evaluation request.
+    #[serde(default)]
+    pub evaluate: Option<Value>,
+    /// An AuthZEN batch request.
+    #[serde(default)]
+    pub evaluations: Option<Value>,
+    /// Any HTTP call (ledger changes and reads).
+    #[serde(default)]
+    pub http: Option<HttpCall>,
+    #[serde(default)]
+    pub expect: Expect,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct HttpCall {
+    pub method: String,
+    pub path: String,
+    #[serde(default)]
+    pub body: Option<Value>,
+}
+
+/// What a step must answer. Everything is optional; a step with no expectation
+/// fails (a case that cannot fail is worse than none).
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Expect {
+    /// For `evaluate`: the decision.
+    #[serde(default)]
+    pub decision: Option<bool>,
+    /// For `evaluations`: each item's decision, in order.
+    #[serde(default)]
+    pub decisions: Option<Vec<bool>>,
+    /// The determining policies (sorted), exactly.
+    #[serde(default)]
+    pub reasons: Option<Vec<String>>,
+    /// The kinds of the notices shown, exactly.
+    #[serde(default)]
+    pub notices: Option<Vec<String>>,
+    /// The HTTP status.
+    #[serde(default)]
+    pub status: Option<u16>,
+    /// A JSON value the response body must contain (objects: these keys with
+    /// these values, recursively; arrays and scalars: equal).
+    #[serde(default)]
+    pub body: Option<Value>,
+}
+
+/// Why a scenario could not run at all.
+#[derive(Debug, thiserror::Error)]
+pub enum ScenarioError {
+    #[error("cannot read `{path}`: {source}")]
+    Read { path: String, source: std::io::Error },
+    #[error("`{path}` is not a valid scenario: {message}")]
+    Parse { path: String, message: String },
+    #[error("`{path}`: the given state cannot be loaded: {message}")]
+    Given { path: String, message: String },
+    #[error("`{path}`: {message}")]
+    Setup { path: String, message: String },
+}
+
+/// What one step answered and whether it was as expected.
+#[derive(Debug, Clone, Serialize)]
+pub struct CaseOutcome {
+    pub name: String,
+    #[serde(skip)]
+    pub failures: Vec<String>,
+    /// Policies that determined this step's decisions (or refusal).
+    #[serde(skip)]
+    pub determining: BTreeSet<String>,
+    pub request: Value,
+    pub status: u16,
+    pub response: Value,
+}
+
+impl CaseOutcome {
+    pub fn passed(&self) -> bool {
+        self.failures.is_empty()
+    }
+}
+
+/// Every case of one file.
+#[derive(Debug, Clone)]
+pub struct Outcome {
+    pub file: PathBuf,
+    pub cases: Vec<CaseOutcome>,
+}
+
+impl Outcome {
+    pub fn passed(&self) -> bool {
+        self.cases.iter().all(CaseOutcome::passed)
+    }
+
+    /// The responses as snapshot material: volatile ids redacted.
+    pub fn snapshot(&self) -> Vec<CaseOutcome> {
+        self.cases.clone()
+    }
+}
+
+/// Reads a scenario file.
+pub fn read(path: &Path) -> Result<Scenario, ScenarioError> {
+    let text = std::fs::read_to_string(path).map_err(|source| ScenarioError::Read {
+        path: path.display().to_string(),
+        source,
+    })?;
+    serde_yaml_ng::from_str(&text).map_err(|e| ScenarioError::Parse {
+        path: path.display().to_string(),
+        message: e.to_string(),
+    })
+}
+
+/// The scenario files of a directory, sorted.
+pub fn files(dir: &Path) -> std::io::Result<Vec<PathBuf>> {
+    let mut out: Vec<PathBuf> = std::fs::read_dir(dir)?
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| p.extension().is_some_and(|e| e == "yaml" || e == "yml"))
+        .collect();
+    out.sort();
+    Ok(out)
+}
+
+/// Runs one scenario file against `pack`, in a fresh database.
+pub async fn run_file(path: &Path, pack: PolicyPack) -> Result<Outcome, ScenarioError> {
+    let scenario = read(path)?;
+    let setup = |message: String| ScenarioError::Setup {
+        path: path.display().to_string(),
+        message,
+    };
+    let dir = tempfile::tempdir().map_err(|e| setup(e.to_string()))?;
+    let store = Store::open(&dir.path().join("scenario.db")).map_err(|e| setup(e.to_string()))?;
+    let clock = Clock::fixed(scenario.now);
+    let engine = Arc::new(Engine::new(pack, store.clone(), clock.clone()).map_err(|e| setup(e.to_string()))?);
+    let given = scenario.given.clone();
+    let now = scenario.now;
+    let pack_for_given = engine.pack();
+    store
+        .write(move |tx| load_given(tx, &given, now, &pack_for_given))
+        .await
+        .map_err(|GivenError(message)| ScenarioError::Given {
+            path: path.display().to_string(),
+            message,
+        })?;
+    let state = AppState::new(engine.clone(), TOKEN, Some("http://turnstile.test".into()));
+    let router = http::app(state);
+
+    let mut cases = Vec::with_capacity(scenario.steps.len());
+    for step in &scenario.steps {
+        if let Some(at) = step.at {
+            clock.set(at);
+        }
+        cases.push(run_step(&router, step).await);
+    }
+    store.close();
+    Ok(Outcome {
+        file: path.to_path_buf(),
+        cases,
+    })
+}
+
+async fn run_step(router: &axum::Router, step: &Step) -> CaseOutcome {
+    let (method, path, body) = match (&step.evaluate, &step.evaluations, &step.http) {
+        (Some(b), None, None) => (Method::POST, "/access/v1/evaluation".to_string(), Some(b.clone())),
+        (None, Some(b), None) => (Method::POST, "/access/v1/evaluations".to_string(), Some(b.clone())),
+        (None, None, Some(h)) => (
+            Method::from_bytes(h.method.to_ascii_uppercase().as_bytes()).unwrap_or(Method::GET),
+            h.path.clone(),
+            h.body.clone(),
+        ),
+        _ => {
+            return CaseOutcome {
+                name: step.name.clone(),
+                failures: vec!["a step needs exactly one of `evaluate`, `evaluations` or `http`".into()],
+                determining: BTreeSet::new(),
+                request: Value::Null,
+                status: 0,
+                response: Value::Null,
+            };
+        }
+    };
+    let mut req = Request::builder()
+        .method(method.clone())
+        .uri(&path)
+        .header("authorization", format!("Bearer {TOKEN}"));
+    if body.is_some() {
+        req = req.header("content-type", "application/json");
+    }
+    let request_value = json!({"method": method.as_str(), "path": path, "body": body});
+    let req = req.body(match &body {
+        Some(b) => Body::from(b.to_string()),
+        None => Body::empty(),
+    });
+    let (status, response) = match req {
+        Ok(req) => match router.clone().oneshot(req).await {
+            Ok(resp) => {
+                let status = resp.status();
+                let bytes = resp.into_body().collect().await.map(|b| b.to_bytes()).unwrap_or_default();
+                let value = serde_json::from_slice(&bytes).unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&bytes).into_owned()));
+                (status, value)
+            }
+            Err(e) => (StatusCode::INTERNAL_SERVER_ERROR, json!(e.to_string())),
+        },
+        Err(e) => (StatusCode::BAD_REQUEST, json!(e.to_string())),
+    };
+    let mut outcome = CaseOutcome {
+        name: step.name.clone(),
+        failures: Vec::new(),
+        determining: determining(&response),
+        request: request_value,
+        status: status.as_u16(),
+        response: redact(response),
+    };
+    check(step, &mut outcome);
+    outcome
+}
+
+/// Policy ids that determined the answer: AuthZEN reasons or a refusal's policies.
+fn determining(response: &Value) -> BTreeSet<String> {
+    let mut out = BTreeSet::new();
+    let mut add = |v: Option<&Value>| {
+        if let Some(Value::Array(ids)) = v {
+            out.extend(ids.iter().filter_map(Value::as_str).map(str::to_string));
+        }
+    };
+    add(response.pointer("/context/reasons"));
+    add(response.pointer("/error/policies"));
+    if let Some(Value::Array(items)) = response.get("evaluations") {
+        for i in items {
+            if let Some(Value::Array(ids)) = i.pointer("/context/reasons") {
+                out.extend(ids.iter().filter_map(Value::as_str).map(str::to_string));
+            }
+        }
+    }
+    out
+}
+
+fn redact(mut v: Value) -> Value {
+    fn walk(v: &mut Value) {
+        match v {
+            Value::Object(o) => {
+                for (k, val) in o.iter_mut() {
+                    match k.as_str() {
+                        "decision_id" => *val = json!("[decision_id]"),
+                        "policy_revision" => *val = json!("[policy_revision]"),
+                        "data_revision" => *val = json!("[data_revision]"),
+                        _ => walk(val),
+                    }
+                }
+            }
+            Value::Array(a) => a.iter_mut().for_each(walk),
+            _ => {}
+        }
+    }
+    walk(&mut v);
+    v
+}
+
+fn check(step: &Step, out: &mut CaseOutcome) {
+    let e = &step.expect;
+    let r = &out.response;
+    let mut failures = Vec::new();
+    let mut expectations = 0;
+    if let Some(want) = e.status {
+        expectations += 1;
+        if out.status != want {
+            failures.push(format!("expected status {want}, got {} ({})", out.status, short(r)));
+        }
+    }
+    if let Some(want) = e.decision {
+        expectations += 1;
+        match r.get("decision").and_then(Value::as_bool) {
+            Some(got) if got == want => {}
+            Some(got) => failures.push(format!(
+                "expected {}, got {} (reasons {})",
+                allow(want),
+                allow(got),
+                r.pointer("/context/reasons").map(Value::to_string).unwrap_or_default()
+            )),
+            None => failures.push(format!("expected a decision, got status {} ({})", out.status, short(r))),
+        }
+    }
+    if let Some(want) = &e.decisions {
+        expectations += 1;
+        let got: Option<Vec<bool>> = r
+            .get("evaluations")
+            .and_then(Value::as_array)
+            .map(|a| a.iter().filter_map(|i| i.get("decision").and_then(Value::as_bool)).collect());
+        if got.as_ref() != Some(want) {
+            failures.push(format!("expected decisions {want:?}, got {got:?}"));
+        }
+    }
+    if let Some(want) = &e.reasons {
+        expectations += 1;
+        let got: Vec<String> = out.determining.iter().cloned().collect();
+        if &got != want {
+            failures.push(format!("expected reasons {want:?}, got {got:?}"));
+        }
+    }
+    if let Some(want) = &e.notices {
+        expectations += 1;
+        let got: Vec<String> = r
+            .pointer("/context/notices")
+            .or_else(|| r.get("notices"))
+            .or(Some(r))
+            .and_then(Value::as_array)
+            .map(|a| a.iter().filter_map(|n| n.get("kind").and_then(Value::as_str)).map(str::to_string).collect())
+            .unwrap_or_default();
+        if &got != want {
+            failures.push(format!("expected notices {want:?}, got {got:?}"));
+        }
+    }
+    if let Some(want) = &e.body {
+        expectations += 1;
+        if let Some(path) = mismatch(want, r, String::new()) {
+            failures.push(format!("the body differs at `{path}`: expected {}, got {}", at(want, &path), at(r, &path)));
+        }
+    }
+    if expectations == 0 {
+        failures.push("the step expects nothing; say what it must answer".into());
+    }
+    out.failures = failures;
+}
+
+fn allow(b: bool) -> &'static str {
+    if b { "allow" } else { "deny" }
+}
+
+fn short(v: &Value) -> String {
+    let s = v.to_string();
+    if s.len() > 200 { format!("{}…", &s[..s.char_indices().nth(200).map(|(i, _)| i).unwrap_or(s.len())]) } else { s }
+}
+
+fn at(v: &Value, path: &str) -> String {
+    let ptr = if path.is_empty() { String::new() } else { format!("/{}", path.replace('.', "/")) };
+    v.pointer(&ptr).map(short).unwrap_or_else(|| "nothing".into())
+}
+
+/// The first place where `got` does not contain `want`.
+fn mismatch(want: &Value, got: &Value, path: String) -> Option<String> {
+    match (want, got) {
+        (Value::Object(w), Value::Object(g)) => w.iter().find_map(|(k, wv)| {
+            let p = if path.is_empty() { k.clone() } else { format!("{path}.{k}") };
+            match g.get(k) {
+                Some(gv) => mismatch(wv, gv, p),
+                None => Some(p),
+            }
+        }),
+        (Value::Array(w), Value::Array(g)) if w.len() == g.len() => w
+            .iter()
+            .zip(g)
+            .enumerate()
+            .find_map(|(i, (wv, gv))| mismatch(wv, gv, format!("{path}.{i}"))),
+        (w, g) if w == g => None,
+        _ => Some(path),
+    }
+}
+
+/// Writes the given state straight into the ledger tables.
+fn load_given(tx: &mut Tx<'_>, g: &Given, now: i64, pack: &PolicyPack) -> Result<(), GivenError> {
+    let e = |what: &str, id: &str, err: StoreError| format!("{what} `{id}`: {err}");
+    for a in &g.accounts {
+        rows::insert_account(
+            tx,
+            &AccountRow {
+                id: a.id.clone(),
+                name: a.name.clone().unwrap_or_else(|| a.id.clone()),
+                created_at: now,
+            },
+        )
+        .map_err(|err| e("account", &a.id, err))?;
+    }
+    for t in &g.tenants {
+        let created_at = t.created_at.unwrap_or(now);
+        rows::insert_tenant(
+            tx,
+            &TenantRow {
+                id: t.id.clone(),
+                account_id: t.account.clone(),
+                name: t.name.clone().unwrap_or_else(|| t.id.clone()),
+                created_at,
+                trial_days: t.trial_days,
+                hub: None,
+            },
+        )
+        .map_err(|err| e("tenant", &t.id, err))?;
+        if let Some(at) = t.hub_at {
+            rows::insert_hub(
+                tx,
+                &t.id,
+                &HubRow {
+                    name: format!("{} hub", t.id),
+                    created_at: at,
+                },
+            )
+            .map_err(|err| e("hub of tenant", &t.id, err))?;
+        }
+        tx.touch(crate::store::scope::tenant(&t.id));
+    }
+    for s in &g.subscriptions {
+        rows::insert_subscription(
+            tx,
+            &SubscriptionRow {
+                number: 0,
+                tenant_id: s.tenant.clone(),
+                kind: s.kind,
+                quantity: s.quantity,
+                starts_at: s.starts_at,
+                ends_at: s.ends_at,
+                payment_due_at: s.payment_due_at,
+                paid_at: s.paid_at,
+                created_at: s.starts_at.min(now),
+            },
+        )
+        .map_err(|err| e("subscription of tenant", &s.tenant, err))?;
+    }
+    for r in &g.roles {
+        rows::insert_role(
+            tx,
+            &r.tenant,
+            &RoleRow {
+                tenant_id: Some(r.tenant.clone()),
+                name: r.name.clone(),
+                levels: r.levels.clone(),
+            },
+        )
+        .map_err(|err| e("role", &r.name, err))?;
+    }
+    for u in &g.users {
+        rows::insert_user(
+            tx,
+            &UserRow {
+                id: u.id.clone(),
+                tenant_id: u.tenant.clone(),
+                name: u.name.clone().unwrap_or_else(|| u.id.clone()),
+                email: u.email.clone().unwrap_or_else(|| format!("{}@example.com", u.id)),
+                role: u.role.clone(),
+                active: u.active,
+                licensed_at: u.licensed_at,
+                created_at: u.created_at.unwrap_or(now),
+                own_operator: None,
+            },
+        )
+        .map_err(|err| e("user", &u.id, err))?;
+    }
+    for o in &g.operators {
+        rows::insert_operator(
+            tx,
+            &OperatorRow {
+                id: o.id.clone(),
+                tenant_id: o.tenant.clone(),
+                number: o.number.clone(),
+                name: o.name.clone().unwrap_or_else(|| o.id.clone()),
+                owner_user_id: o.owner.clone(),
+                active: o.active,
+                created_at: o.created_at.unwrap_or(now),
+                latest_production_at: None,
+                deactivation: None,
+            },
+        )
+        .map_err(|err| e("operator", &o.id, err))?;
+        for p in &o.production {
+            let at = time::parse(p)?;
+            rows::insert_production(tx, &o.id, at).map_err(|err| e("production of operator", &o.id, err))?;
+        }
+    }
+    if !g.entities.is_empty() {
+        let rows = crate::import::check(pack, &Value::Array(g.entities.clone())).map_err(|err| err.to_string())?;
+        crate::import::store_rows(tx, &rows).map_err(|err| err.to_string())?;
+    }
+    Ok(())
+}
+
+/// Why the given state could not be written.
+#[derive(Debug)]
+struct GivenError(String);
+
+impl From<StoreError> for GivenError {
+    fn from(e: StoreError) -> Self {
+        GivenError(e.to_string())
+    }
+}
+
+impl From<String> for GivenError {
+    fn from(e: String) -> Self {
+        GivenError(e)
+    }
+}

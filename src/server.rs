@@ -1,0 +1,146 @@
+//! server: builds the service from a [`Config`] and runs it until asked to stop.
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use axum::Router;
+
+use crate::config::Config;
+use crate::decide::Engine;
+use crate::http::{self, AppState};
+use crate::policy::{PackError, PolicyPack, SourceFile};
+use crate::store::{Store, StoreError};
+use crate::time::Clock;
+
+mod embedded {
+    include!(concat!(env!("OUT_DIR"), "/embedded_pack.rs"));
+}
+
+/// Why the service could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    #[error("the policies cannot serve:\n{0}")]
+    Pack(#[from] PackError),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error("cannot listen on {addr}: {source}")]
+    Bind { addr: SocketAddr, source: std::io::Error },
+}
+
+/// The licensing pack built into the binary.
+pub fn embedded_pack() -> Result<PolicyPack, PackError> {
+    let files = embedded::FILES
+        .iter()
+        .map(|(name, text)| SourceFile {
+            name: (*name).to_string(),
+            text: (*text).to_string(),
+        })
+        .collect();
+    PolicyPack::from_files(Path::new("<embedded>"), files)
+}
+
+/// Loads the pack at `dir`; the embedded licensing pack if `dir` is `None`.
+pub fn load_pack(dir: Option<&Path>) -> Result<PolicyPack, PackError> {
+    match dir {
+        Some(d) => PolicyPack::load(d),
+        None => embedded_pack(),
+    }
+}
+
+/// A random admin token, for a newcomer who did not choose one.
+pub fn generate_token() -> String {
+    let mut bytes = [0u8; 24];
+    if getrandom::fill(&mut bytes).is_err() {
+        // No OS randomness: fall back on a ULID's (still unguessable enough for a
+        // local trial, and reported as such).
+        return format!("tt_{}", ulid::Ulid::new());
+    }
+    let hex: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
+    format!("tt_{hex}")
+}
+
+/// A service ready to run: policies loaded, database open, port bound.
+pub struct Application {
+    listener: tokio::net::TcpListener,
+    router: Router,
+    state: AppState,
+    /// The generated admin token, if none was configured.
+    pub generated_token: Option<String>,
+}
+
+impl Application {
+    /// Loads and validates the policies (refusing to start on any problem), opens
+    /// and migrates the database, binds the address (port 0 picks a free one).
+    pub async fn build(config: Config, policies: Option<PathBuf>) -> Result<Self, StartError> {
+        let pack = load_pack(policies.as_deref())?;
+        let store = Store::open(&config.db)?;
+        let engine = Arc::new(Engine::new(pack, store, Clock::system())?);
+        Self::with_engine(config, engine).await
+    }
+
+    /// Builds around an engine made elsewhere (tests, scenarios).
+    pub async fn with_engine(config: Config, engine: Arc<Engine>) -> Result<Self, StartError> {
+        let (token, generated_token) = match &config.admin_token {
+            Some(t) => (t.clone(), None),
+            None => {
+                let t = generate_token();
+                (t.clone(), Some(t))
+            }
+        };
+        let state = AppState::new(engine, &token, config.public_url.clone());
+        let router = http::app(state.clone());
+        let listener = tokio::net::TcpListener::bind(config.addr)
+            .await
+            .map_err(|source| StartError::Bind {
+                addr: config.addr,
+                source,
+            })?;
+        Ok(Self {
+            listener,
+            router,
+            state,
+            generated_token,
+        })
+    }
+
+    pub fn local_addr(&self) -> std::io::Result<SocketAddr> {
+        self.listener.local_addr()
+    }
+
+    pub fn state(&self) -> AppState {
+        self.state.clone()
+    }
+
+    /// Serves until `shutdown` resolves, then finishes the requests in flight.
+    pub async fn run_until(self, shutdown: impl Future<Output = ()> + Send + 'static) -> std::io::Result<()> {
+        axum::serve(self.listener, self.router)
+            .with_graceful_shutdown(shutdown)
+            .await?;
+        self.state.engine().store().close();
+        Ok(())
+    }
+}
+
+/// Resolves on Ctrl-C or SIGTERM.
+pub async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {},
+        _ = term => {},
+    }
+}

@@ -22,6 +22,17 @@ use crate::time::{self, DAY};
 /// How far ahead a notice looks for the moment its forbid applies.
 const HORIZON: i64 = 3650 * DAY;
 
+/// The action named in tenant-level probes (notice conditions read only `context`).
+pub fn probe_action() -> EntityUid {
+    static ACTION: std::sync::OnceLock<EntityUid> = std::sync::OnceLock::new();
+    ACTION
+        .get_or_init(|| {
+            #[allow(clippy::expect_used)] // a constant, valid uid
+            std::str::FromStr::from_str(r#"Action::"notice""#).expect("a valid uid")
+        })
+        .clone()
+}
+
 /// A notice as people see it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Notice {

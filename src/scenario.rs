@@ -309,12 +309,16 @@ pub async fn run_file(path: &Path, pack: PolicyPack) -> Result<Outcome, Scenario
             message,
         })?;
     let state = AppState::new(engine.clone(), TOKEN, Some("http://turnstile.test".into()));
-    let router = http::app(state);
+    let router = http::app(state.clone());
+    // Start the subscription-end sweep at `now`, as a server started then would.
+    state.ledger().sweep().await.map_err(|e| setup(e.to_string()))?;
 
     let mut cases = Vec::with_capacity(scenario.steps.len());
     for step in &scenario.steps {
         if let Some(at) = step.at {
             clock.set(at);
+            // Time passing ends subscriptions: reconcile as the server's sweep would.
+            state.ledger().sweep().await.map_err(|e| setup(e.to_string()))?;
         }
         cases.push(run_step(&router, step).await);
     }

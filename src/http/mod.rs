@@ -7,6 +7,7 @@ pub mod entities;
 pub mod error;
 pub mod health;
 pub mod json;
+pub mod ledger;
 
 use std::sync::Arc;
 
@@ -34,6 +35,7 @@ pub struct AppState {
 
 struct Inner {
     engine: Arc<Engine>,
+    ledger: crate::ledger::Ledger,
     /// SHA-256 of the admin token: compared in constant time, never logged.
     admin_token_hash: [u8; 32],
     public_url: Option<String>,
@@ -43,6 +45,7 @@ impl AppState {
     pub fn new(engine: Arc<Engine>, admin_token: &str, public_url: Option<String>) -> Self {
         Self {
             inner: Arc::new(Inner {
+                ledger: crate::ledger::Ledger::new(engine.clone()),
                 engine,
                 admin_token_hash: Sha256::digest(admin_token.as_bytes()).into(),
                 public_url: public_url.map(|u| u.trim_end_matches('/').to_string()),
@@ -52,6 +55,10 @@ impl AppState {
 
     pub fn engine(&self) -> &Arc<Engine> {
         &self.inner.engine
+    }
+
+    pub fn ledger(&self) -> &crate::ledger::Ledger {
+        &self.inner.ledger
     }
 
     /// Decides each query off the async workers; each answer carries a fresh
@@ -119,7 +126,7 @@ impl MakeRequestId for MakeUlid {
 
 /// The whole HTTP API.
 pub fn app(state: AppState) -> Router {
-    let admin = Router::new()
+    let admin = ledger::routes()
         .route("/v1/entities", get(entities::list).put(entities::put))
         .route_layer(middleware::from_fn_with_state(state.clone(), require_admin));
     Router::new()

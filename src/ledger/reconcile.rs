@@ -1,0 +1,220 @@
+//! R9 reconciliation: when shop-floor capacity is below the number of active
+//! seat operators, the surplus operators are deactivated — those with no
+//! production record first (earliest created, then lowest number), then those
+//! idle longest (oldest latest record). User operators hold no seat and are
+//! never touched. Likewise the most recently assigned user licences are revoked
+//! when user capacity falls below the licences assigned.
+//!
+//! One function makes the plan; hub creation, capacity-lowering changes, the
+//! subscription-end sweep and `POST /v1/tenants/{tenant}/reconcile` all use it.
+
+use std::cmp::Ordering;
+
+use rusqlite::Connection;
+use serde::Serialize;
+
+use super::LedgerError;
+use crate::store::ledger::{self as rows, OperatorRow, UserRow};
+use crate::store::{StoreError, Tx, scope};
+use crate::time;
+
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct Capacity {
+    /// Seats of this kind within their term.
+    pub capacity: i64,
+    /// Seats taken (active seat operators, or licences assigned).
+    pub in_use: i64,
+}
+
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct OperatorDeactivation {
+    pub id: String,
+    pub number: String,
+    pub name: String,
+    pub latest_production: Option<String>,
+    pub reason: String,
+}
+
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct LicenseRevocation {
+    pub user: String,
+    pub licensed_at: Option<String>,
+    pub reason: String,
+}
+
+/// What reconciliation does (or would do) to a tenant, in order.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct Plan {
+    pub tenant: String,
+    pub dry_run: bool,
+    pub shop_floor: Capacity,
+    pub user: Capacity,
+    pub operators: Vec<OperatorDeactivation>,
+    pub licenses: Vec<LicenseRevocation>,
+}
+
+impl Plan {
+    pub fn is_empty(&self) -> bool {
+        self.operators.is_empty() && self.licenses.is_empty()
+    }
+}
+
+/// Operator numbers compare as numbers when both are numbers.
+fn number_cmp(a: &str, b: &str) -> Ordering {
+    match (a.parse::<u128>(), b.parse::<u128>()) {
+        (Ok(x), Ok(y)) => x.cmp(&y).then_with(|| a.cmp(b)),
+        _ => a.cmp(b),
+    }
+}
+
+/// The order in which surplus seat operators go: no production record first
+/// (earliest created, then lowest number), then oldest latest record first.
+pub fn deactivation_order(a: &OperatorRow, b: &OperatorRow) -> Ordering {
+    let tie = || a.created_at.cmp(&b.created_at).then_with(|| number_cmp(&a.number, &b.number));
+    match (a.latest_production_at, b.latest_production_at) {
+        (None, None) => tie(),
+        (None, Some(_)) => Ordering::Less,
+        (Some(_), None) => Ordering::Greater,
+        (Some(x), Some(y)) => x.cmp(&y).then_with(tie),
+    }
+}
+
+/// The order in which surplus licences are revoked: most recently assigned first.
+fn revocation_order(a: &UserRow, b: &UserRow) -> Ordering {
+    b.licensed_at.cmp(&a.licensed_at).then_with(|| b.id.cmp(&a.id))
+}
+
+/// Plans the reconciliation of `tenant` at `now`. A tenant in trial holds no
+/// seats and gets an empty plan, unless `as_if_provisioned` (the preview of its
+/// hub's creation).
+pub fn plan(conn: &Connection, tenant: &str, now: i64, as_if_provisioned: bool, dry_run: bool) -> Result<Plan, LedgerError> {
+    let facts = rows::tenant_facts(conn, tenant, now)?.ok_or_else(|| LedgerError::NotFound(format!("tenant `{tenant}`")))?;
+    let mut plan = Plan {
+        tenant: tenant.to_string(),
+        dry_run,
+        shop_floor: Capacity {
+            capacity: facts.shop_floor.total,
+            in_use: facts.shop_floor.used,
+        },
+        user: Capacity {
+            capacity: facts.user.total,
+            in_use: facts.user.used,
+        },
+        operators: Vec::new(),
+        licenses: Vec::new(),
+    };
+    if facts.tenant.hub.is_none() && !as_if_provisioned {
+        return Ok(plan);
+    }
+    let surplus = facts.shop_floor.used - facts.shop_floor.total;
+    if surplus > 0 {
+        let mut seat_ops: Vec<OperatorRow> = rows::operators_of_tenant(conn, tenant)?
+            .into_iter()
+            .filter(|o| o.active && o.owner_user_id.is_none())
+            .collect();
+        seat_ops.sort_by(deactivation_order);
+        let why = format!(
+            "reconciliation: {} active seat operators for {} shop-floor seats",
+            facts.shop_floor.used, facts.shop_floor.total
+        );
+        plan.operators = seat_ops
+            .into_iter()
+            .take(usize::try_from(surplus).unwrap_or(0))
+            .map(|o| OperatorDeactivation {
+                reason: match o.latest_production_at {
+                    None => format!("{why}; no production record"),
+                    Some(at) => format!("{why}; idle since {}", time::format(at)),
+                },
+                id: o.id,
+                number: o.number,
+                name: o.name,
+                latest_production: o.latest_production_at.map(time::format),
+            })
+            .collect();
+    }
+    let surplus = facts.user.used - facts.user.total;
+    if surplus > 0 {
+        let mut licensed: Vec<UserRow> = rows::users_of_tenant(conn, tenant)?
+            .into_iter()
+            .filter(|u| u.licensed_at.is_some())
+            .collect();
+        licensed.sort_by(revocation_order);
+        let why = format!(
+            "reconciliation: {} licences assigned for {} user seats; most recently assigned",
+            facts.user.used, facts.user.total
+        );
+        plan.licenses = licensed
+            .into_iter()
+            .take(usize::try_from(surplus).unwrap_or(0))
+            .map(|u| LicenseRevocation {
+                user: u.id,
+                licensed_at: u.licensed_at.map(time::format),
+                reason: why.clone(),
+            })
+            .collect();
+    }
+    Ok(plan)
+}
+
+/// Carries out a plan, recording each deactivation with its reason.
+pub fn apply(tx: &mut Tx<'_>, plan: &Plan, now: i64) -> Result<(), StoreError> {
+    for o in &plan.operators {
+        rows::set_operator_active(tx, &o.id, false)?;
+        rows::insert_deactivation(tx, &plan.tenant, "operator", &o.id, &o.reason, now)?;
+    }
+    for l in &plan.licenses {
+        rows::set_license(tx, &l.user, None)?;
+        rows::insert_deactivation(tx, &plan.tenant, "license", &l.user, &l.reason, now)?;
+    }
+    if !plan.is_empty() {
+        tx.touch(scope::tenant(&plan.tenant));
+    }
+    Ok(())
+}
+
+/// Plans and applies in one go (inside the caller's transaction).
+pub fn run(tx: &mut Tx<'_>, tenant: &str, now: i64) -> Result<Plan, LedgerError> {
+    let plan = plan(tx, tenant, now, false, false)?;
+    apply(tx, &plan, now)?;
+    Ok(plan)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn op(id: &str, number: &str, created_at: i64, latest: Option<i64>) -> OperatorRow {
+        OperatorRow {
+            id: id.into(),
+            tenant_id: "t".into(),
+            number: number.into(),
+            name: id.into(),
+            owner_user_id: None,
+            active: true,
+            created_at,
+            latest_production_at: latest,
+            deactivation: None,
+        }
+    }
+
+    #[test]
+    fn operators_without_records_go_first_then_the_longest_idle() {
+        let mut ops = vec![
+            op("recent", "1", 0, Some(500)),
+            op("old", "2", 0, Some(100)),
+            op("never-late", "3", 20, None),
+            op("never-early", "4", 10, None),
+        ];
+        ops.sort_by(deactivation_order);
+        let ids: Vec<&str> = ops.iter().map(|o| o.id.as_str()).collect();
+        assert_eq!(ids, vec!["never-early", "never-late", "old", "recent"]);
+    }
+
+    #[test]
+    fn ties_among_operators_without_records_go_to_the_lowest_number() {
+        let mut ops = vec![op("b", "10", 5, None), op("a", "9", 5, None), op("c", "100", 5, None)];
+        ops.sort_by(deactivation_order);
+        let ids: Vec<&str> = ops.iter().map(|o| o.id.as_str()).collect();
+        assert_eq!(ids, vec!["a", "b", "c"]);
+    }
+}

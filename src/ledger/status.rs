@@ -1,0 +1,83 @@
+//! status: what the policies say about a tenant over time — when its trial
+//! ends, which notices are due, whether an unpaid subscription is overdue or
+//! already locked. Rust holds none of the lengths: it asks the notice policies
+//! (see [`crate::notice`]) with the tenant's facts.
+
+use cedar_policy::Entities;
+use serde_json::json;
+
+use super::entities::tenant_entity;
+use crate::notice::{self, Notice, Probe, RuleTimes};
+use crate::policy::PolicyPack;
+use crate::store::ledger::{SubscriptionRow, TenantFacts};
+
+/// The notice kind whose policy ends the trial.
+pub const TRIAL: &str = "trial";
+/// The notice kind whose policy locks a tenant for late payment.
+pub const PAYMENT: &str = "payment_overdue";
+
+fn probe_times(pack: &PolicyPack, facts: &TenantFacts, kinds: Option<&str>, from: i64) -> Vec<(usize, RuleTimes)> {
+    let Ok(tenant) = tenant_entity(facts) else {
+        return Vec::new();
+    };
+    let tenant_uid = tenant.uid();
+    let Ok(entities) = Entities::from_entities([tenant], None) else {
+        return Vec::new();
+    };
+    let probe = Probe {
+        entities: &entities,
+        principal: tenant_uid.clone(),
+        action: notice::probe_action(),
+        resource: tenant_uid.clone(),
+        context: json!({
+            "now": from,
+            "tenant": {"__entity": {"type": "Tenant", "id": facts.tenant.id}},
+        })
+        .as_object()
+        .cloned()
+        .unwrap_or_default(),
+    };
+    pack.notices
+        .iter()
+        .enumerate()
+        .filter(|(_, r)| kinds.is_none_or(|k| r.kind == k))
+        .map(|(i, r)| (i, probe.times(r, from)))
+        .collect()
+}
+
+/// The notices a tenant's users see at `now`.
+pub fn notices(pack: &PolicyPack, facts: &TenantFacts, now: i64) -> Vec<Notice> {
+    let times: Vec<RuleTimes> = probe_times(pack, facts, None, now).into_iter().map(|(_, t)| t).collect();
+    notice::shown(pack, &times, now)
+}
+
+/// When the trial ends (or ended): the instant the trial policy starts to apply,
+/// looking from the tenant's creation. `None` once provisioned or if the pack
+/// has no trial policy.
+pub fn trial_ends_at(pack: &PolicyPack, facts: &TenantFacts) -> Option<i64> {
+    if facts.tenant.hub.is_some() {
+        return None;
+    }
+    probe_times(pack, facts, Some(TRIAL), facts.tenant.created_at)
+        .into_iter()
+        .next()
+        .and_then(|(_, t)| t.applies_from)
+}
+
+/// A subscription's state at `now`: `overdue` or `locked` while a due payment
+/// is missing (locked once the payment policy applies to it alone), else
+/// `ended` after its term, else `active`.
+pub fn subscription_state(pack: &PolicyPack, facts: &TenantFacts, s: &SubscriptionRow, now: i64) -> &'static str {
+    if let (None, Some(due)) = (s.paid_at, s.payment_due_at) {
+        if due <= now {
+            let mut alone = facts.clone();
+            alone.earliest_unpaid_due_at = Some(due);
+            let locked = probe_times(pack, &alone, Some(PAYMENT), now)
+                .into_iter()
+                .next()
+                .is_some_and(|(_, t)| t.applies_from.is_some_and(|a| a <= now));
+            return if locked { "locked" } else { "overdue" };
+        }
+    }
+    if now >= s.ends_at { "ended" } else { "active" }
+}

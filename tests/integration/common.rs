@@ -1,0 +1,165 @@
+//! Test helpers: the real app on a fresh database per test, driven in-process
+//! (`tower::ServiceExt::oneshot`), no socket.
+
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use axum::Router;
+use axum::body::Body;
+use axum::http::{Request, StatusCode};
+use http_body_util::BodyExt;
+use serde_json::{Value, json};
+use tower::ServiceExt;
+use turnstile::decide::Engine;
+use turnstile::http::{self, AppState};
+use turnstile::policy::PolicyPack;
+use turnstile::store::Store;
+use turnstile::time::{self, Clock};
+
+pub const TOKEN: &str = "test-admin-token";
+
+pub fn repo_path(rel: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join(rel)
+}
+
+/// A running app with its own temporary database and a pinned clock.
+pub struct TestApp {
+    pub router: Router,
+    pub state: AppState,
+    pub clock: Clock,
+    pub store: Store,
+    _dir: tempfile::TempDir,
+}
+
+impl TestApp {
+    /// The licensing pack at `2026-01-01T00:00:00Z`.
+    pub fn licensing() -> Self {
+        Self::with_pack(&repo_path("policies"), "2026-01-01T00:00:00Z")
+    }
+
+    pub fn with_pack(dir: &Path, now: &str) -> Self {
+        let pack = PolicyPack::load(dir).unwrap_or_else(|e| panic!("{e}"));
+        let tmp = tempfile::tempdir().unwrap();
+        let store = Store::open(&tmp.path().join("test.db")).unwrap();
+        let clock = Clock::fixed(time::parse(now).unwrap());
+        let engine = Arc::new(Engine::new(pack, store.clone(), clock.clone()).unwrap_or_else(|e| panic!("{e}")));
+        let state = AppState::new(engine, TOKEN, Some("https://pdp.test".into()));
+        Self {
+            router: http::app(state.clone()),
+            state,
+            clock,
+            store,
+            _dir: tmp,
+        }
+    }
+
+    /// Moves the clock.
+    pub fn at(&self, now: &str) {
+        self.clock.set(time::parse(now).unwrap());
+    }
+
+    /// Sends a raw request.
+    pub async fn send(&self, req: Request<Body>) -> (StatusCode, axum::http::HeaderMap, Value) {
+        let resp = self.router.clone().oneshot(req).await.unwrap();
+        let status = resp.status();
+        let headers = resp.headers().clone();
+        let bytes = resp.into_body().collect().await.unwrap().to_bytes();
+        let body = if bytes.is_empty() {
+            Value::Null
+        } else {
+            serde_json::from_slice(&bytes).unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&bytes).into()))
+        };
+        (status, headers, body)
+    }
+
+    /// Sends JSON (or nothing) with the admin token.
+    pub async fn call(&self, method: &str, path: &str, body: Option<Value>) -> (StatusCode, Value) {
+        let mut req = Request::builder()
+            .method(method)
+            .uri(path)
+            .header("authorization", format!("Bearer {TOKEN}"));
+        if body.is_some() {
+            req = req.header("content-type", "application/json");
+        }
+        let req = req
+            .body(body.map(|b| Body::from(b.to_string())).unwrap_or_else(Body::empty))
+            .unwrap();
+        let (status, _, body) = self.send(req).await;
+        (status, body)
+    }
+
+    /// Sends a raw body with the given content type and the admin token.
+    pub async fn call_raw(&self, method: &str, path: &str, content_type: Option<&str>, body: &str) -> (StatusCode, Value) {
+        let mut req = Request::builder()
+            .method(method)
+            .uri(path)
+            .header("authorization", format!("Bearer {TOKEN}"));
+        if let Some(ct) = content_type {
+            req = req.header("content-type", ct);
+        }
+        let (status, _, body) = self.send(req.body(Body::from(body.to_string())).unwrap()).await;
+        (status, body)
+    }
+
+    pub async fn post(&self, path: &str, body: Value) -> (StatusCode, Value) {
+        self.call("POST", path, Some(body)).await
+    }
+
+    pub async fn get(&self, path: &str) -> (StatusCode, Value) {
+        self.call("GET", path, None).await
+    }
+
+    /// An AuthZEN evaluation; returns the decision and the whole answer.
+    pub async fn evaluate(&self, subject: (&str, &str), action: &str, resource: (&str, &str)) -> (bool, Value) {
+        let (status, body) = self
+            .post(
+                "/access/v1/evaluation",
+                json!({
+                    "subject": {"type": subject.0, "id": subject.1},
+                    "action": {"name": action},
+                    "resource": {"type": resource.0, "id": resource.1},
+                }),
+            )
+            .await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        (body["decision"].as_bool().expect("a decision"), body)
+    }
+
+    /// An account `acct` with one provisioned tenant `tenant` whose subscriptions
+    /// give `shop_floor` and `user` seats (none when 0), and an admin `admin`
+    /// holding a licence when there are user seats.
+    pub async fn provisioned(&self, tenant: &str, shop_floor: i64, user: i64) {
+        let acct = format!("{tenant}-acct");
+        assert_eq!(self.post("/v1/accounts", json!({"id": acct, "name": "Acct"})).await.0, StatusCode::CREATED);
+        let (s, b) = self
+            .post(&format!("/v1/accounts/{acct}/tenants"), json!({"id": tenant, "name": "Tenant"}))
+            .await;
+        assert_eq!(s, StatusCode::CREATED, "{b}");
+        let (s, b) = self
+            .post(
+                &format!("/v1/tenants/{tenant}/users"),
+                json!({"id": format!("{tenant}-admin"), "name": "Admin", "email": "admin@example.com", "role": "admin"}),
+            )
+            .await;
+        assert_eq!(s, StatusCode::CREATED, "{b}");
+        for (kind, q) in [("shop_floor", shop_floor), ("user", user)] {
+            if q > 0 {
+                let (s, b) = self
+                    .post(
+                        &format!("/v1/tenants/{tenant}/subscriptions"),
+                        json!({"kind": kind, "quantity": q, "starts_at": "2025-01-01T00:00:00Z", "ends_at": "2030-01-01T00:00:00Z"}),
+                    )
+                    .await;
+                assert_eq!(s, StatusCode::CREATED, "{b}");
+            }
+        }
+        let (s, b) = self.post(&format!("/v1/accounts/{acct}/hubs"), json!({"name": "Hub"})).await;
+        assert_eq!(s, StatusCode::CREATED, "{b}");
+        if user > 0 {
+            let (s, b) = self.call("PUT", &format!("/v1/users/{tenant}-admin/license"), None).await;
+            assert_eq!(s, StatusCode::OK, "{b}");
+        }
+    }
+}

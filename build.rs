@@ -16,10 +16,16 @@ fn main() {
         })
         .unwrap_or_default();
     names.sort();
-    let mut out = String::from("/// The licensing pack's files, embedded at build time.\npub const FILES: &[(&str, &str)] = &[\n");
+    let mut out = String::from(
+        "/// The licensing pack's files, embedded at build time.\npub const FILES: &[(&str, &str)] = &[\n",
+    );
     for n in names {
         let path = dir.join(&n);
-        let _ = writeln!(out, "    ({n:?}, include_str!({:?})),", path.display().to_string());
+        let _ = writeln!(
+            out,
+            "    ({n:?}, include_str!({:?})),",
+            path.display().to_string()
+        );
     }
     out.push_str("];\n");
     let dest = Path::new(&std::env::var("OUT_DIR").unwrap_or_else(|_| ".".into())).join("embedded_pack.rs");

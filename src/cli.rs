@@ -86,17 +86,28 @@ pub fn run(cli: Cli) -> ExitCode {
             init_tracing(log_format);
             let policies = policies.or_else(|| {
                 let default = PathBuf::from("policies");
-                default.join(crate::policy::SCHEMA_FILE).exists().then_some(default)
+                default
+                    .join(crate::policy::SCHEMA_FILE)
+                    .exists()
+                    .then_some(default)
             });
             let mut config = Config::new(db, policies.clone().unwrap_or_default());
             config.addr = addr;
             config.public_url = public_url;
-            config.admin_token = std::env::var("TURNSTILE_ADMIN_TOKEN").ok().filter(|t| !t.is_empty());
+            config.admin_token = std::env::var("TURNSTILE_ADMIN_TOKEN")
+                .ok()
+                .filter(|t| !t.is_empty());
             runtime().map_or(ExitCode::FAILURE, |rt| rt.block_on(serve(config, policies)))
         }
         Command::Validate { policies } => validate(&policies),
-        Command::Import { db, policies, entities } => import(&db, &policies, &entities),
-        Command::Test { dir, policies } => runtime().map_or(ExitCode::FAILURE, |rt| rt.block_on(test(&dir, &policies))),
+        Command::Import {
+            db,
+            policies,
+            entities,
+        } => import(&db, &policies, &entities),
+        Command::Test { dir, policies } => {
+            runtime().map_or(ExitCode::FAILURE, |rt| rt.block_on(test(&dir, &policies)))
+        }
     }
 }
 
@@ -113,7 +124,9 @@ fn runtime() -> Option<tokio::runtime::Runtime> {
 fn init_tracing(format: LogFormat) {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
     let _ = match format {
         LogFormat::Text => builder.try_init(),
         LogFormat::Json => builder.json().flatten_event(true).try_init(),
@@ -130,7 +143,9 @@ async fn serve(config: Config, policies: Option<PathBuf>) -> ExitCode {
     };
     if let Some(token) = &app.generated_token {
         // Printed once, to the terminal only; never logged.
-        eprintln!("TURNSTILE_ADMIN_TOKEN is not set; the ledger's admin token for this run is:\n\n    {token}\n");
+        eprintln!(
+            "TURNSTILE_ADMIN_TOKEN is not set; the ledger's admin token for this run is:\n\n    {token}\n"
+        );
     }
     let pack = app.state().engine().pack();
     let addr = app.local_addr().map(|a| a.to_string()).unwrap_or_default();
@@ -178,7 +193,11 @@ fn validate(dir: &Path) -> ExitCode {
                 eprint!("{}", p.rendered);
             }
             let n = e.problems.len();
-            eprintln!("error: {n} problem{} in {}", if n == 1 { "" } else { "s" }, dir.display());
+            eprintln!(
+                "error: {n} problem{} in {}",
+                if n == 1 { "" } else { "s" },
+                dir.display()
+            );
             ExitCode::FAILURE
         }
     }
@@ -187,9 +206,10 @@ fn validate(dir: &Path) -> ExitCode {
 fn import(db: &Path, policies: &Path, file: &Path) -> ExitCode {
     let result = (|| -> Result<usize, String> {
         let pack = PolicyPack::load(policies).map_err(|e| e.to_string())?;
-        let text = std::fs::read_to_string(file).map_err(|e| format!("cannot read `{}`: {e}", file.display()))?;
-        let json: serde_json::Value =
-            serde_json::from_str(&text).map_err(|e| format!("`{}` is not valid JSON: {e}", file.display()))?;
+        let text =
+            std::fs::read_to_string(file).map_err(|e| format!("cannot read `{}`: {e}", file.display()))?;
+        let json: serde_json::Value = serde_json::from_str(&text)
+            .map_err(|e| format!("`{}` is not valid JSON: {e}", file.display()))?;
         let store = crate::store::Store::open(db).map_err(|e| e.to_string())?;
         let n = crate::import::import_blocking(&store, &pack, &json).map_err(|e| e.to_string())?;
         store.close();
@@ -228,7 +248,10 @@ async fn test(target: &Path, policies: &Path) -> ExitCode {
     };
     let (mut passed, mut failed) = (0usize, 0usize);
     for file in files {
-        let name = file.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+        let name = file
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
         match crate::scenario::run_file(&file, pack.clone()).await {
             Ok(outcome) => {
                 for case in &outcome.cases {
@@ -251,5 +274,9 @@ async fn test(target: &Path, policies: &Path) -> ExitCode {
         }
     }
     println!("\n{passed} passed, {failed} failed");
-    if failed == 0 { ExitCode::SUCCESS } else { ExitCode::FAILURE }
+    if failed == 0 {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    }
 }

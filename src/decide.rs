@@ -12,14 +12,16 @@ use std::str::FromStr;
 use std::sync::Arc;
 
 use arc_swap::ArcSwap;
-use cedar_policy::{Authorizer, Context, Decision as CedarDecision, Entities, EntityId, EntityTypeName, EntityUid, Request};
+use cedar_policy::{
+    Authorizer, Context, Decision as CedarDecision, Entities, EntityId, EntityTypeName, EntityUid, Request,
+};
 use rusqlite::Connection;
 use serde_json::{Map, Value};
 
 use crate::notice::{self, Freshness, Notice, NoticeCache, Probe, RuleTimes};
 use crate::policy::schema_info::{Ty, filter_record};
 use crate::policy::{Messages, PackError, PolicyPack, Problem};
-use crate::slice::{Slicer, SliceError, Source};
+use crate::slice::{SliceError, Slicer, Source};
 use crate::store::{Store, StoreError};
 use crate::time::Clock;
 
@@ -75,7 +77,9 @@ impl Query {
 
     /// Adds a context key.
     pub fn with_context(mut self, key: &str, value: Value) -> Self {
-        self.context.get_or_insert_with(Map::new).insert(key.to_string(), value);
+        self.context
+            .get_or_insert_with(Map::new)
+            .insert(key.to_string(), value);
         self
     }
 }
@@ -199,7 +203,13 @@ impl Engine {
     }
 
     /// Decides `q` with a given pack, source and time (replay, explain, tests).
-    pub fn decide_with(&self, pack: &PolicyPack, source: Source<'_>, now: i64, q: &Query) -> Result<Decision, DecideError> {
+    pub fn decide_with(
+        &self,
+        pack: &PolicyPack,
+        source: Source<'_>,
+        now: i64,
+        q: &Query,
+    ) -> Result<Decision, DecideError> {
         let cached = matches!(source, Source::Store(_));
         let prepared = match self.prepare(pack, source, now, q)? {
             Prepared::Unknown(d) => return Ok(d),
@@ -213,14 +223,22 @@ impl Engine {
     }
 
     /// Everything up to asking Cedar: the slice, the context, the request.
-    pub fn prepare(&self, pack: &PolicyPack, source: Source<'_>, now: i64, q: &Query) -> Result<Prepared, DecideError> {
+    pub fn prepare(
+        &self,
+        pack: &PolicyPack,
+        source: Source<'_>,
+        now: i64,
+        q: &Query,
+    ) -> Result<Prepared, DecideError> {
         let mut d = Decision::deny(pack);
         let Some(action_info) = pack.info.action(&q.action.name).filter(|a| !a.is_group) else {
-            d.unknown.push(format!("action `{}` is not in the schema", q.action.name));
+            d.unknown
+                .push(format!("action `{}` is not in the schema", q.action.name));
             return Ok(Prepared::Unknown(d));
         };
         let Some(action) = action_uid(&q.action.name) else {
-            d.unknown.push(format!("action `{}` is not a valid action name", q.action.name));
+            d.unknown
+                .push(format!("action `{}` is not a valid action name", q.action.name));
             return Ok(Prepared::Unknown(d));
         };
         for (role, t, allowed) in [
@@ -237,16 +255,24 @@ impl Engine {
         if !d.unknown.is_empty() {
             return Ok(Prepared::Unknown(d));
         }
-        let principal = entity_uid(&q.subject.ty, &q.subject.id)
-            .ok_or_else(|| DecideError::BadInput(format!("`{}` is not a valid entity type name", q.subject.ty)))?;
-        let resource = entity_uid(&q.resource.ty, &q.resource.id)
-            .ok_or_else(|| DecideError::BadInput(format!("`{}` is not a valid entity type name", q.resource.ty)))?;
+        let principal = entity_uid(&q.subject.ty, &q.subject.id).ok_or_else(|| {
+            DecideError::BadInput(format!("`{}` is not a valid entity type name", q.subject.ty))
+        })?;
+        let resource = entity_uid(&q.resource.ty, &q.resource.id).ok_or_else(|| {
+            DecideError::BadInput(format!("`{}` is not a valid entity type name", q.resource.ty))
+        })?;
 
         // Request properties: keep what the schema declares, refuse wrong types.
         let props = |t: &Target, path: &str| -> Result<Option<Map<String, Value>>, DecideError> {
             let Some(p) = &t.properties else { return Ok(None) };
-            let attrs = pack.info.entity(&t.ty).map(|e| e.attrs.clone()).unwrap_or_default();
-            filter_record(&attrs, p, path).map(Some).map_err(DecideError::BadInput)
+            let attrs = pack
+                .info
+                .entity(&t.ty)
+                .map(|e| e.attrs.clone())
+                .unwrap_or_default();
+            filter_record(&attrs, p, path)
+                .map(Some)
+                .map_err(DecideError::BadInput)
         };
         let subject_props = props(&q.subject, "subject.properties")?;
         let resource_props = props(&q.resource, "resource.properties")?;
@@ -254,7 +280,10 @@ impl Engine {
             Some(c) => filter_record(&action_info.context, c, "context").map_err(DecideError::BadInput)?,
             None => Map::new(),
         };
-        if let (Some(ap), Some(attr)) = (&q.action.properties, action_info.context.attrs.get("action_properties")) {
+        if let (Some(ap), Some(attr)) = (
+            &q.action.properties,
+            action_info.context.attrs.get("action_properties"),
+        ) {
             if let Ty::Record(record) = &attr.ty {
                 let v = filter_record(record, ap, "action.properties").map_err(DecideError::BadInput)?;
                 ctx.insert("action_properties".into(), Value::Object(v));
@@ -302,7 +331,10 @@ impl Engine {
                 if let Some(id) = id {
                     if let Some(uid) = entity_uid(tenant_type, &id) {
                         let cached = slice.root(&uid)?;
-                        ctx.insert("tenant".into(), serde_json::json!({"__entity": {"type": tenant_type, "id": id}}));
+                        ctx.insert(
+                            "tenant".into(),
+                            serde_json::json!({"__entity": {"type": tenant_type, "id": id}}),
+                        );
                         tenant = cached.map(|c| TenantRef { uid, id, cached: c });
                     }
                 }
@@ -352,7 +384,14 @@ impl Engine {
         d
     }
 
-    fn notices_for(&self, pack: &PolicyPack, p: &Ready, tenant: &TenantRef, now: i64, cached: bool) -> Vec<Notice> {
+    fn notices_for(
+        &self,
+        pack: &PolicyPack,
+        p: &Ready,
+        tenant: &TenantRef,
+        now: i64,
+        cached: bool,
+    ) -> Vec<Notice> {
         if pack.notices.is_empty() {
             return Vec::new();
         }
@@ -360,7 +399,14 @@ impl Engine {
         notice::shown(pack, &times, now)
     }
 
-    fn rule_times(&self, pack: &PolicyPack, p: &Ready, tenant: &TenantRef, now: i64, cached: bool) -> Vec<RuleTimes> {
+    fn rule_times(
+        &self,
+        pack: &PolicyPack,
+        p: &Ready,
+        tenant: &TenantRef,
+        now: i64,
+        cached: bool,
+    ) -> Vec<RuleTimes> {
         let probe = Probe {
             entities: &p.entities,
             principal: p.principal.clone(),
@@ -379,7 +425,12 @@ impl Engine {
 
     /// The notice times of every rule for the tenant of `q` (whose subject or
     /// resource belongs to one), as seen at `now` through `source`.
-    pub fn tenant_rule_times(&self, source: Source<'_>, now: i64, q: &Query) -> Result<Option<Vec<RuleTimes>>, DecideError> {
+    pub fn tenant_rule_times(
+        &self,
+        source: Source<'_>,
+        now: i64,
+        q: &Query,
+    ) -> Result<Option<Vec<RuleTimes>>, DecideError> {
         let pack = self.pack.load();
         let cached = matches!(source, Source::Store(_));
         match self.prepare(&pack, source, now, q)? {
@@ -460,7 +511,11 @@ fn check_ledger_types(pack: &PolicyPack) -> Result<(), PackError> {
             }
         }
     }
-    if problems.is_empty() { Ok(()) } else { Err(PackError { problems }) }
+    if problems.is_empty() {
+        Ok(())
+    } else {
+        Err(PackError { problems })
+    }
 }
 
 fn problem(message: String) -> Problem {

@@ -1,14 +1,36 @@
-//! turnstile: licensing decisions as Cedar policies over SQLite slices.
-pub mod policy;
-pub mod time;
-pub mod store;
-pub mod ledger;
-pub mod slice;
-pub mod decide;
-pub mod notice;
+//! turnstile: licensing decisions as Cedar policies over SQLite slices, served
+//! over OpenID AuthZEN, with the licence ledger they protect.
+//!
+//! Data flows one way: `http` → `decide` / `ledger` → `policy` + `slice` → `store`.
+//!
+//! | module | owns |
+//! | --- | --- |
+//! | [`cli`] | the command line: each command calls into the library |
+//! | [`config`] | the validated settings of a running service |
+//! | [`server`] | building the service and running it until asked to stop |
+//! | [`http`] | routes by surface (AuthZEN, ledger, entities, health) and the one `ApiError` |
+//! | [`decide`] | request → slice → Cedar → decision (reasons, errors, message, notices) |
+//! | [`notice`] | when notice policies start to apply, asked of Cedar, cached per tenant |
+//! | [`slice`] | the entities one decision needs, and their cache |
+//! | [`policy`] | loading, validating (strict and at entity level) and indexing a pack |
+//! | [`ledger`] | licensing operations: facts + policy check + write in one transaction; R9 |
+//! | [`store`] | the only module that speaks SQL: migrations, rows, the single writer |
+//! | [`import`] | Cedar entity JSON for other packs, checked against the schema |
+//! | [`scenario`] | the scenario runner behind `cargo test` and `turnstile test` |
+//! | [`time`] | RFC 3339 at the edges, Unix seconds inside; the clock |
+
+pub mod cli;
 pub mod config;
+pub mod decide;
 pub mod http;
 pub mod import;
-pub mod server;
+pub mod ledger;
+pub mod notice;
+pub mod policy;
 pub mod scenario;
-pub mod cli;
+pub mod server;
+pub mod slice;
+pub mod store;
+pub mod time;
+
+pub use http::app;

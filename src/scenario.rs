@@ -21,7 +21,10 @@ use tower::ServiceExt;
 use crate::decide::Engine;
 use crate::http::{self, AppState};
 use crate::policy::PolicyPack;
-use crate::store::ledger::{self as rows, AccountRow, HubRow, Level, OperatorRow, RoleRow, SeatKind, SubscriptionRow, TenantRow, UserRow};
+use crate::store::ledger::{
+    self as rows, AccountRow, HubRow, Level, OperatorRow, RoleRow, SeatKind, SubscriptionRow, TenantRow,
+    UserRow,
+};
 use crate::store::{Store, StoreError, Tx};
 use crate::time::{self, Clock};
 
@@ -332,7 +335,11 @@ pub async fn run_file(path: &Path, pack: PolicyPack) -> Result<Outcome, Scenario
 async fn run_step(router: &axum::Router, step: &Step) -> CaseOutcome {
     let (method, path, body) = match (&step.evaluate, &step.evaluations, &step.http) {
         (Some(b), None, None) => (Method::POST, "/access/v1/evaluation".to_string(), Some(b.clone())),
-        (None, Some(b), None) => (Method::POST, "/access/v1/evaluations".to_string(), Some(b.clone())),
+        (None, Some(b), None) => (
+            Method::POST,
+            "/access/v1/evaluations".to_string(),
+            Some(b.clone()),
+        ),
         (None, None, Some(h)) => (
             Method::from_bytes(h.method.to_ascii_uppercase().as_bytes()).unwrap_or(Method::GET),
             h.path.clone(),
@@ -365,8 +372,14 @@ async fn run_step(router: &axum::Router, step: &Step) -> CaseOutcome {
         Ok(req) => match router.clone().oneshot(req).await {
             Ok(resp) => {
                 let status = resp.status();
-                let bytes = resp.into_body().collect().await.map(|b| b.to_bytes()).unwrap_or_default();
-                let value = serde_json::from_slice(&bytes).unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&bytes).into_owned()));
+                let bytes = resp
+                    .into_body()
+                    .collect()
+                    .await
+                    .map(|b| b.to_bytes())
+                    .unwrap_or_default();
+                let value = serde_json::from_slice(&bytes)
+                    .unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&bytes).into_owned()));
                 (status, value)
             }
             Err(e) => (StatusCode::INTERNAL_SERVER_ERROR, json!(e.to_string())),
@@ -434,7 +447,11 @@ fn check(step: &Step, out: &mut CaseOutcome) {
     if let Some(want) = e.status {
         expectations += 1;
         if out.status != want {
-            failures.push(format!("expected status {want}, got {} ({})", out.status, short(r)));
+            failures.push(format!(
+                "expected status {want}, got {} ({})",
+                out.status,
+                short(r)
+            ));
         }
     }
     if let Some(want) = e.decision {
@@ -445,17 +462,24 @@ fn check(step: &Step, out: &mut CaseOutcome) {
                 "expected {}, got {} (reasons {})",
                 allow(want),
                 allow(got),
-                r.pointer("/context/reasons").map(Value::to_string).unwrap_or_default()
+                r.pointer("/context/reasons")
+                    .map(Value::to_string)
+                    .unwrap_or_default()
             )),
-            None => failures.push(format!("expected a decision, got status {} ({})", out.status, short(r))),
+            None => failures.push(format!(
+                "expected a decision, got status {} ({})",
+                out.status,
+                short(r)
+            )),
         }
     }
     if let Some(want) = &e.decisions {
         expectations += 1;
-        let got: Option<Vec<bool>> = r
-            .get("evaluations")
-            .and_then(Value::as_array)
-            .map(|a| a.iter().filter_map(|i| i.get("decision").and_then(Value::as_bool)).collect());
+        let got: Option<Vec<bool>> = r.get("evaluations").and_then(Value::as_array).map(|a| {
+            a.iter()
+                .filter_map(|i| i.get("decision").and_then(Value::as_bool))
+                .collect()
+        });
         if got.as_ref() != Some(want) {
             failures.push(format!("expected decisions {want:?}, got {got:?}"));
         }
@@ -474,7 +498,12 @@ fn check(step: &Step, out: &mut CaseOutcome) {
             .or_else(|| r.get("notices"))
             .or(Some(r))
             .and_then(Value::as_array)
-            .map(|a| a.iter().filter_map(|n| n.get("kind").and_then(Value::as_str)).map(str::to_string).collect())
+            .map(|a| {
+                a.iter()
+                    .filter_map(|n| n.get("kind").and_then(Value::as_str))
+                    .map(str::to_string)
+                    .collect()
+            })
             .unwrap_or_default();
         if &got != want {
             failures.push(format!("expected notices {want:?}, got {got:?}"));
@@ -483,7 +512,11 @@ fn check(step: &Step, out: &mut CaseOutcome) {
     if let Some(want) = &e.body {
         expectations += 1;
         if let Some(path) = mismatch(want, r, String::new()) {
-            failures.push(format!("the body differs at `{path}`: expected {}, got {}", at(want, &path), at(r, &path)));
+            failures.push(format!(
+                "the body differs at `{path}`: expected {}, got {}",
+                at(want, &path),
+                at(r, &path)
+            ));
         }
     }
     if expectations == 0 {
@@ -498,11 +531,22 @@ fn allow(b: bool) -> &'static str {
 
 fn short(v: &Value) -> String {
     let s = v.to_string();
-    if s.len() > 200 { format!("{}…", &s[..s.char_indices().nth(200).map(|(i, _)| i).unwrap_or(s.len())]) } else { s }
+    if s.len() > 200 {
+        format!(
+            "{}…",
+            &s[..s.char_indices().nth(200).map(|(i, _)| i).unwrap_or(s.len())]
+        )
+    } else {
+        s
+    }
 }
 
 fn at(v: &Value, path: &str) -> String {
-    let ptr = if path.is_empty() { String::new() } else { format!("/{}", path.replace('.', "/")) };
+    let ptr = if path.is_empty() {
+        String::new()
+    } else {
+        format!("/{}", path.replace('.', "/"))
+    };
     v.pointer(&ptr).map(short).unwrap_or_else(|| "nothing".into())
 }
 
@@ -510,7 +554,11 @@ fn at(v: &Value, path: &str) -> String {
 fn mismatch(want: &Value, got: &Value, path: String) -> Option<String> {
     match (want, got) {
         (Value::Object(w), Value::Object(g)) => w.iter().find_map(|(k, wv)| {
-            let p = if path.is_empty() { k.clone() } else { format!("{path}.{k}") };
+            let p = if path.is_empty() {
+                k.clone()
+            } else {
+                format!("{path}.{k}")
+            };
             match g.get(k) {
                 Some(gv) => mismatch(wv, gv, p),
                 None => Some(p),
@@ -635,7 +683,8 @@ fn load_given(tx: &mut Tx<'_>, g: &Given, now: i64, pack: &PolicyPack) -> Result
         }
     }
     if !g.entities.is_empty() {
-        let rows = crate::import::check(pack, &Value::Array(g.entities.clone())).map_err(|err| err.to_string())?;
+        let rows =
+            crate::import::check(pack, &Value::Array(g.entities.clone())).map_err(|err| err.to_string())?;
         crate::import::store_rows(tx, &rows).map_err(|err| err.to_string())?;
     }
     Ok(())

@@ -26,7 +26,10 @@ pub enum StartError {
     #[error(transparent)]
     Store(#[from] StoreError),
     #[error("cannot listen on {addr}: {source}")]
-    Bind { addr: SocketAddr, source: std::io::Error },
+    Bind {
+        addr: SocketAddr,
+        source: std::io::Error,
+    },
 }
 
 /// The licensing pack built into the binary.
@@ -114,12 +117,40 @@ impl Application {
     }
 
     /// Serves until `shutdown` resolves, then finishes the requests in flight.
+    /// Meanwhile a sweep reconciles tenants whose subscriptions end (R9).
     pub async fn run_until(self, shutdown: impl Future<Output = ()> + Send + 'static) -> std::io::Result<()> {
-        axum::serve(self.listener, self.router)
+        let sweeper = tokio::spawn(sweep_forever(self.state.clone()));
+        let served = axum::serve(self.listener, self.router)
             .with_graceful_shutdown(shutdown)
-            .await?;
+            .await;
+        sweeper.abort();
         self.state.engine().store().close();
-        Ok(())
+        served
+    }
+}
+
+/// How often the subscription-end sweep runs.
+pub const SWEEP_EVERY: std::time::Duration = std::time::Duration::from_secs(60);
+
+/// Reconciles, every [`SWEEP_EVERY`], the tenants whose subscriptions ended
+/// since the last sweep (capacity drops when a term ends, R9).
+async fn sweep_forever(state: AppState) {
+    let mut tick = tokio::time::interval(SWEEP_EVERY);
+    loop {
+        tick.tick().await;
+        match state.ledger().sweep().await {
+            Ok(plans) => {
+                for p in plans {
+                    tracing::info!(
+                        tenant = %p.tenant,
+                        operators = p.operators.len(),
+                        licenses = p.licenses.len(),
+                        "subscription ended: seats reconciled"
+                    );
+                }
+            }
+            Err(e) => tracing::error!(error = %e, "the reconciliation sweep failed"),
+        }
     }
 }
 

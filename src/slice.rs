@@ -55,7 +55,14 @@ impl Cached {
         self.built_at
     }
 
-    fn new(entity: Entity, tenant: Option<String>, scope: String, built_at: u64, now: i64, valid_until: Option<i64>) -> Self {
+    fn new(
+        entity: Entity,
+        tenant: Option<String>,
+        scope: String,
+        built_at: u64,
+        now: i64,
+        valid_until: Option<i64>,
+    ) -> Self {
         let parents = entity.clone().into_inner().2.into_iter().collect();
         let refs = attribute_refs(&entity);
         Self {
@@ -171,7 +178,11 @@ impl<'a> SliceBuilder<'a> {
     /// with `props` (Cedar entity JSON attributes, already checked against the
     /// schema). An entity stored nowhere is built from `props` alone; if they do
     /// not make a valid entity, it is unknown (`None`).
-    pub fn root_with(&mut self, uid: &EntityUid, props: &Map<String, Value>) -> Result<Option<Arc<Cached>>, SliceError> {
+    pub fn root_with(
+        &mut self,
+        uid: &EntityUid,
+        props: &Map<String, Value>,
+    ) -> Result<Option<Arc<Cached>>, SliceError> {
         let stored = self.fetch(uid)?;
         let (mut json, tenant) = match &stored {
             Some(c) => (
@@ -233,7 +244,8 @@ impl<'a> SliceBuilder<'a> {
             .flatten()
             .map(|c| c.entity.clone())
             .chain(action.cloned());
-        Entities::from_entities(entities, None).map_err(|e| SliceError::Store(StoreError::Corrupt(e.to_string())))
+        Entities::from_entities(entities, None)
+            .map_err(|e| SliceError::Store(StoreError::Corrupt(e.to_string())))
     }
 
     fn visit(&mut self, uid: &EntityUid, depth: u32) -> Result<(), SliceError> {

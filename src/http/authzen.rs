@@ -30,11 +30,17 @@ pub async fn discovery(State(state): State<AppState>, headers: HeaderMap) -> Res
 }
 
 /// `POST /access/v1/evaluation`
-pub async fn evaluation(State(state): State<AppState>, Json(body): Json<Value>) -> Result<Response, ApiError> {
+pub async fn evaluation(
+    State(state): State<AppState>,
+    Json(body): Json<Value>,
+) -> Result<Response, ApiError> {
     let obj = as_object(&body, "the body")?;
-    let query = query_from(obj, None).map_err(Into::<ApiError>::into)?;
+    let query = query_from(obj, None)?;
     let answered = state.decide(vec![query]).await?;
-    let (decision, id) = answered.into_iter().next().ok_or_else(|| ApiError::Internal("no decision".into()))?;
+    let (decision, id) = answered
+        .into_iter()
+        .next()
+        .ok_or_else(|| ApiError::Internal("no decision".into()))?;
     let decision = decision?;
     Ok(axum::Json(decision_json(&decision, &id, true)).into_response())
 }
@@ -48,7 +54,10 @@ enum Semantic {
 }
 
 /// `POST /access/v1/evaluations`
-pub async fn evaluations(State(state): State<AppState>, Json(body): Json<Value>) -> Result<Response, ApiError> {
+pub async fn evaluations(
+    State(state): State<AppState>,
+    Json(body): Json<Value>,
+) -> Result<Response, ApiError> {
     let obj = as_object(&body, "the body")?;
     let options = match obj.get("options") {
         None | Some(Value::Null) => None,
@@ -75,7 +84,12 @@ pub async fn evaluations(State(state): State<AppState>, Json(body): Json<Value>)
         None | Some(Value::Null) => None,
         Some(Value::Array(a)) if a.is_empty() => None,
         Some(Value::Array(a)) => Some(a),
-        Some(_) => return Err(ApiError::invalid_field("evaluations", "`evaluations` must be an array")),
+        Some(_) => {
+            return Err(ApiError::invalid_field(
+                "evaluations",
+                "`evaluations` must be an array",
+            ));
+        }
     };
     // Without items the endpoint answers like the single evaluation.
     let Some(items) = items else {
@@ -91,7 +105,10 @@ pub async fn evaluations(State(state): State<AppState>, Json(body): Json<Value>)
     if items.len() > MAX_BATCH {
         return Err(ApiError::invalid_field(
             "evaluations",
-            format!("a batch holds at most {MAX_BATCH} evaluations, this one has {}", items.len()),
+            format!(
+                "a batch holds at most {MAX_BATCH} evaluations, this one has {}",
+                items.len()
+            ),
         ));
     }
     // Top-level values are defaults; each must be well-typed if present.
@@ -107,7 +124,10 @@ pub async fn evaluations(State(state): State<AppState>, Json(body): Json<Value>)
         .enumerate()
         .map(|(i, item)| match item {
             Value::Object(item) => query_from(item, Some(obj)),
-            _ => Err(ApiError::invalid_field(format!("evaluations[{i}]"), "each evaluation must be an object")),
+            _ => Err(ApiError::invalid_field(
+                format!("evaluations[{i}]"),
+                "each evaluation must be an object",
+            )),
         })
         .collect();
 
@@ -126,7 +146,9 @@ pub async fn evaluations(State(state): State<AppState>, Json(body): Json<Value>)
                 Err(e) => out.push(item_error(&e)),
                 Ok(_) => {
                     let _ = next_ok.next();
-                    let (d, id) = answers.next().ok_or_else(|| ApiError::Internal(format!("no decision for item {i}")))?;
+                    let (d, id) = answers
+                        .next()
+                        .ok_or_else(|| ApiError::Internal(format!("no decision for item {i}")))?;
                     out.push(match d {
                         Ok(d) => decision_json(&d, &id, include_context),
                         Err(e) => item_error(&e),
@@ -218,9 +240,15 @@ fn required_string(o: &Map<String, Value>, field: &str, parent: &str) -> Result<
     let path = format!("{parent}.{field}");
     match o.get(field) {
         Some(Value::String(s)) if !s.is_empty() => Ok(s.clone()),
-        Some(Value::String(_)) => Err(ApiError::invalid_field(&path, format!("`{path}` must not be empty"))),
+        Some(Value::String(_)) => Err(ApiError::invalid_field(
+            &path,
+            format!("`{path}` must not be empty"),
+        )),
         None | Some(Value::Null) => Err(ApiError::invalid_field(&path, format!("`{path}` is required"))),
-        Some(_) => Err(ApiError::invalid_field(&path, format!("`{path}` must be a string"))),
+        Some(_) => Err(ApiError::invalid_field(
+            &path,
+            format!("`{path}` must be a string"),
+        )),
     }
 }
 

@@ -11,7 +11,10 @@ use crate::import::{self, ImportError};
 use crate::store::entities;
 
 /// `PUT /v1/entities`: upserts an array of Cedar entities, all or nothing.
-pub async fn put(State(state): State<AppState>, Json(body): Json<Value>) -> Result<axum::Json<Value>, ApiError> {
+pub async fn put(
+    State(state): State<AppState>,
+    Json(body): Json<Value>,
+) -> Result<axum::Json<Value>, ApiError> {
     let pack = state.engine().pack();
     let rows = import::check(&pack, &body).map_err(|e| match e {
         ImportError::LedgerType { .. } => ApiError::conflict("ledger_type", e.to_string()),
@@ -19,9 +22,7 @@ pub async fn put(State(state): State<AppState>, Json(body): Json<Value>) -> Resu
         other => ApiError::unprocessable("invalid_entities", other.to_string()),
     })?;
     let store = state.engine().store().clone();
-    let stored = store
-        .write(move |tx| import::store_rows(tx, &rows))
-        .await?;
+    let stored = store.write(move |tx| import::store_rows(tx, &rows)).await?;
     Ok(axum::Json(json!({
         "stored": stored,
         "data_revision": state.engine().store().data_revision(),
@@ -38,15 +39,24 @@ pub struct ListParams {
 }
 
 /// `GET /v1/entities?type=T&limit=N&after_type=..&after_id=..`: one page.
-pub async fn list(State(state): State<AppState>, Query(p): Query<ListParams>) -> Result<axum::Json<Value>, ApiError> {
+pub async fn list(
+    State(state): State<AppState>,
+    Query(p): Query<ListParams>,
+) -> Result<axum::Json<Value>, ApiError> {
     let limit = p.limit.unwrap_or(100);
     if limit == 0 || limit > 1000 {
-        return Err(ApiError::invalid_field("limit", "`limit` must be between 1 and 1000"));
+        return Err(ApiError::invalid_field(
+            "limit",
+            "`limit` must be between 1 and 1000",
+        ));
     }
     let store = state.engine().store().clone();
     let rows = tokio::task::spawn_blocking(move || {
         let after_type = p.after_type.clone().or(p.ty.clone()).unwrap_or_default();
-        let after = p.after_id.as_deref().map(|id| (after_type.clone(), id.to_string()));
+        let after = p
+            .after_id
+            .as_deref()
+            .map(|id| (after_type.clone(), id.to_string()));
         store.read(|c| {
             entities::list(
                 c,
@@ -58,7 +68,8 @@ pub async fn list(State(state): State<AppState>, Query(p): Query<ListParams>) ->
     })
     .await??;
     let next = if rows.len() == limit {
-        rows.last().map(|(t, i, _)| json!({"after_type": t, "after_id": i}))
+        rows.last()
+            .map(|(t, i, _)| json!({"after_type": t, "after_id": i}))
     } else {
         None
     };

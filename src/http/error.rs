@@ -25,7 +25,7 @@ pub enum ApiError {
         code: &'static str,
         message: String,
         field: Option<String>,
-        details: Option<Value>,
+        details: Option<Box<Value>>,
     },
     /// An id that names nothing (404).
     #[error("{0} not found")]
@@ -113,7 +113,9 @@ impl ApiError {
             ApiError::BadRequest { code, message, .. }
             | ApiError::Unprocessable { code, message, .. }
             | ApiError::Conflict { code, message, .. } => json!({"code": code, "message": en(message)}),
-            ApiError::NotFound(what) => json!({"code": "not_found", "message": en(&format!("{what} not found"))}),
+            ApiError::NotFound(what) => {
+                json!({"code": "not_found", "message": en(&format!("{what} not found"))})
+            }
             ApiError::Unauthorized => json!({
                 "code": "unauthorized",
                 "message": en("a valid admin token is required: `Authorization: Bearer <token>`"),
@@ -123,7 +125,10 @@ impl ApiError {
                     Messages(
                         [
                             ("en".to_string(), "No policy permits this operation".to_string()),
-                            ("fr".to_string(), "Aucune règle n'autorise cette opération".to_string()),
+                            (
+                                "fr".to_string(),
+                                "Aucune règle n'autorise cette opération".to_string(),
+                            ),
                         ]
                         .into(),
                     )
@@ -141,9 +146,13 @@ impl ApiError {
                 }
                 e
             }
-            ApiError::PayloadTooLarge => json!({"code": "payload_too_large", "message": en("the request body is too large")}),
+            ApiError::PayloadTooLarge => {
+                json!({"code": "payload_too_large", "message": en("the request body is too large")})
+            }
             ApiError::Unavailable(m) => json!({"code": "unavailable", "message": en(m)}),
-            ApiError::Internal(_) => json!({"code": "internal", "message": en("internal error; see the server log")}),
+            ApiError::Internal(_) => {
+                json!({"code": "internal", "message": en("internal error; see the server log")})
+            }
         };
         match self {
             ApiError::BadRequest { field: Some(f), .. }
@@ -154,7 +163,7 @@ impl ApiError {
             _ => {}
         }
         if let ApiError::Unprocessable { details: Some(d), .. } = self {
-            err["details"] = d.clone();
+            err["details"] = (**d).clone();
         }
         json!({ "error": err })
     }

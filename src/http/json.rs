@@ -28,7 +28,8 @@ where
             .and_then(|v| v.to_str().ok())
             .map(|ct| {
                 let essence = ct.split(';').next().unwrap_or("").trim().to_ascii_lowercase();
-                essence == "application/json" || (essence.starts_with("application/") && essence.ends_with("+json"))
+                essence == "application/json"
+                    || (essence.starts_with("application/") && essence.ends_with("+json"))
             })
             .unwrap_or(false);
         if !is_json {

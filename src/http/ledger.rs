@@ -14,7 +14,10 @@ use super::AppState;
 use super::error::ApiError;
 use super::json::Json;
 use crate::ledger::LedgerError;
-use crate::ledger::inputs::{ByOnly, LinkOperator, NewAccount, NewHub, NewOperator, NewOwnOperator, NewProduction, NewRole, NewSubscription, NewTenant, NewUser, OperatorChange, SubscriptionChange, UserChange};
+use crate::ledger::inputs::{
+    ByOnly, LinkOperator, NewAccount, NewHub, NewOperator, NewOwnOperator, NewProduction, NewRole,
+    NewSubscription, NewTenant, NewUser, OperatorChange, SubscriptionChange, UserChange,
+};
 
 impl From<LedgerError> for ApiError {
     fn from(e: LedgerError) -> Self {
@@ -35,7 +38,7 @@ impl From<LedgerError> for ApiError {
                     candidates.join(", ")
                 ),
                 field: Some("tenant".into()),
-                details: Some(json!({ "candidates": candidates })),
+                details: Some(Box::new(json!({ "candidates": candidates }))),
             },
             LedgerError::Refused(d) => ApiError::Forbidden(d),
             LedgerError::Store(e) => e.into(),
@@ -107,15 +110,30 @@ pub fn routes() -> Router<AppState> {
         .route("/v1/accounts/{account}/tenants", post(create_tenant))
         .route("/v1/accounts/{account}/hubs", post(create_hub))
         .route("/v1/tenants/{tenant}", get(get_tenant))
-        .route("/v1/tenants/{tenant}/subscriptions", post(create_subscription).get(list_subscriptions))
-        .route("/v1/tenants/{tenant}/subscriptions/{number}", patch(change_subscription))
+        .route(
+            "/v1/tenants/{tenant}/subscriptions",
+            post(create_subscription).get(list_subscriptions),
+        )
+        .route(
+            "/v1/tenants/{tenant}/subscriptions/{number}",
+            patch(change_subscription),
+        )
         .route("/v1/tenants/{tenant}/subscriptions/{number}/payment", post(pay))
         .route("/v1/tenants/{tenant}/roles", post(create_role).get(list_roles))
         .route("/v1/tenants/{tenant}/users", post(create_user).get(list_users))
         .route("/v1/users/{user}", get(get_user).patch(update_user))
-        .route("/v1/users/{user}/license", put(assign_license).delete(revoke_license))
-        .route("/v1/users/{user}/operator", post(create_own_operator).put(link_operator))
-        .route("/v1/tenants/{tenant}/operators", post(add_operator).get(list_operators))
+        .route(
+            "/v1/users/{user}/license",
+            put(assign_license).delete(revoke_license),
+        )
+        .route(
+            "/v1/users/{user}/operator",
+            post(create_own_operator).put(link_operator),
+        )
+        .route(
+            "/v1/tenants/{tenant}/operators",
+            post(add_operator).get(list_operators),
+        )
         .route("/v1/operators/{operator}", patch(update_operator))
         .route("/v1/operators/{operator}/production", post(record_production))
         .route("/v1/tenants/{tenant}/seats", get(seats))
@@ -131,11 +149,19 @@ async fn get_account(State(s): State<AppState>, Path(account): Path<String>) -> 
     Ok(ok(s.ledger().get_account(account).await?))
 }
 
-async fn create_tenant(State(s): State<AppState>, Path(account): Path<String>, Json(b): Json<NewTenant>) -> Result<Response, ApiError> {
+async fn create_tenant(
+    State(s): State<AppState>,
+    Path(account): Path<String>,
+    Json(b): Json<NewTenant>,
+) -> Result<Response, ApiError> {
     Ok(created(s.ledger().create_tenant(account, b).await?))
 }
 
-async fn create_hub(State(s): State<AppState>, Path(account): Path<String>, Json(b): Json<NewHub>) -> Result<Response, ApiError> {
+async fn create_hub(
+    State(s): State<AppState>,
+    Path(account): Path<String>,
+    Json(b): Json<NewHub>,
+) -> Result<Response, ApiError> {
     Ok(created(s.ledger().create_hub(account, b).await?))
 }
 
@@ -143,11 +169,18 @@ async fn get_tenant(State(s): State<AppState>, Path(tenant): Path<String>) -> Re
     Ok(ok(s.ledger().get_tenant(tenant).await?))
 }
 
-async fn create_subscription(State(s): State<AppState>, Path(tenant): Path<String>, Json(b): Json<NewSubscription>) -> Result<Response, ApiError> {
+async fn create_subscription(
+    State(s): State<AppState>,
+    Path(tenant): Path<String>,
+    Json(b): Json<NewSubscription>,
+) -> Result<Response, ApiError> {
     Ok(created(s.ledger().create_subscription(tenant, b).await?))
 }
 
-async fn list_subscriptions(State(s): State<AppState>, Path(tenant): Path<String>) -> Result<Response, ApiError> {
+async fn list_subscriptions(
+    State(s): State<AppState>,
+    Path(tenant): Path<String>,
+) -> Result<Response, ApiError> {
     Ok(ok(s.ledger().list_subscriptions(tenant).await?))
 }
 
@@ -159,11 +192,18 @@ async fn change_subscription(
     Ok(ok(s.ledger().change_subscription(tenant, number(&n)?, b).await?))
 }
 
-async fn pay(State(s): State<AppState>, Path((tenant, n)): Path<(String, String)>) -> Result<Response, ApiError> {
+async fn pay(
+    State(s): State<AppState>,
+    Path((tenant, n)): Path<(String, String)>,
+) -> Result<Response, ApiError> {
     Ok(ok(s.ledger().pay(tenant, number(&n)?).await?))
 }
 
-async fn create_role(State(s): State<AppState>, Path(tenant): Path<String>, Json(b): Json<NewRole>) -> Result<Response, ApiError> {
+async fn create_role(
+    State(s): State<AppState>,
+    Path(tenant): Path<String>,
+    Json(b): Json<NewRole>,
+) -> Result<Response, ApiError> {
     Ok(created(s.ledger().create_role(tenant, b).await?))
 }
 
@@ -171,7 +211,11 @@ async fn list_roles(State(s): State<AppState>, Path(tenant): Path<String>) -> Re
     Ok(ok(s.ledger().list_roles(tenant).await?))
 }
 
-async fn create_user(State(s): State<AppState>, Path(tenant): Path<String>, Json(b): Json<NewUser>) -> Result<Response, ApiError> {
+async fn create_user(
+    State(s): State<AppState>,
+    Path(tenant): Path<String>,
+    Json(b): Json<NewUser>,
+) -> Result<Response, ApiError> {
     Ok(created(s.ledger().create_user(tenant, b).await?))
 }
 
@@ -183,7 +227,11 @@ async fn get_user(State(s): State<AppState>, Path(user): Path<String>) -> Result
     Ok(ok(s.ledger().get_user(user).await?))
 }
 
-async fn update_user(State(s): State<AppState>, Path(user): Path<String>, Json(b): Json<UserChange>) -> Result<Response, ApiError> {
+async fn update_user(
+    State(s): State<AppState>,
+    Path(user): Path<String>,
+    Json(b): Json<UserChange>,
+) -> Result<Response, ApiError> {
     Ok(ok(s.ledger().update_user(user, b).await?))
 }
 
@@ -209,7 +257,11 @@ async fn revoke_license(
     Ok(ok(s.ledger().revoke_license(user, by(b, q)).await?))
 }
 
-async fn add_operator(State(s): State<AppState>, Path(tenant): Path<String>, Json(b): Json<NewOperator>) -> Result<Response, ApiError> {
+async fn add_operator(
+    State(s): State<AppState>,
+    Path(tenant): Path<String>,
+    Json(b): Json<NewOperator>,
+) -> Result<Response, ApiError> {
     Ok(created(s.ledger().add_operator(tenant, b).await?))
 }
 
@@ -217,15 +269,27 @@ async fn list_operators(State(s): State<AppState>, Path(tenant): Path<String>) -
     Ok(ok(s.ledger().list_operators(tenant).await?))
 }
 
-async fn update_operator(State(s): State<AppState>, Path(op): Path<String>, Json(b): Json<OperatorChange>) -> Result<Response, ApiError> {
+async fn update_operator(
+    State(s): State<AppState>,
+    Path(op): Path<String>,
+    Json(b): Json<OperatorChange>,
+) -> Result<Response, ApiError> {
     Ok(ok(s.ledger().update_operator(op, b).await?))
 }
 
-async fn create_own_operator(State(s): State<AppState>, Path(user): Path<String>, Json(b): Json<NewOwnOperator>) -> Result<Response, ApiError> {
+async fn create_own_operator(
+    State(s): State<AppState>,
+    Path(user): Path<String>,
+    Json(b): Json<NewOwnOperator>,
+) -> Result<Response, ApiError> {
     Ok(created(s.ledger().create_own_operator(user, b).await?))
 }
 
-async fn link_operator(State(s): State<AppState>, Path(user): Path<String>, Json(b): Json<LinkOperator>) -> Result<Response, ApiError> {
+async fn link_operator(
+    State(s): State<AppState>,
+    Path(user): Path<String>,
+    Json(b): Json<LinkOperator>,
+) -> Result<Response, ApiError> {
     Ok(ok(s.ledger().link_operator(user, b).await?))
 }
 
@@ -245,11 +309,20 @@ async fn notices(State(s): State<AppState>, Path(tenant): Path<String>) -> Resul
     Ok(ok(s.ledger().notices(tenant).await?))
 }
 
-async fn reconcile(State(s): State<AppState>, Path(tenant): Path<String>, Query(q): Query<DryRun>) -> Result<Response, ApiError> {
+async fn reconcile(
+    State(s): State<AppState>,
+    Path(tenant): Path<String>,
+    Query(q): Query<DryRun>,
+) -> Result<Response, ApiError> {
     let dry_run = match q.dry_run.as_deref() {
         None | Some("false") | Some("0") => false,
         Some("true") | Some("1") | Some("") => true,
-        Some(other) => return Err(ApiError::invalid_field("dry_run", format!("`dry_run` must be `true` or `false`, not `{other}`"))),
+        Some(other) => {
+            return Err(ApiError::invalid_field(
+                "dry_run",
+                format!("`dry_run` must be `true` or `false`, not `{other}`"),
+            ));
+        }
     };
     Ok(ok(s.ledger().reconcile(tenant, dry_run).await?))
 }

@@ -63,12 +63,20 @@ impl AppState {
 
     /// Decides each query off the async workers; each answer carries a fresh
     /// decision id.
-    pub async fn decide(&self, queries: Vec<Query>) -> Result<Vec<(Result<Decision, ApiError>, String)>, ApiError> {
+    pub async fn decide(
+        &self,
+        queries: Vec<Query>,
+    ) -> Result<Vec<(Result<Decision, ApiError>, String)>, ApiError> {
         let engine = self.inner.engine.clone();
         let answers = tokio::task::spawn_blocking(move || {
             queries
                 .iter()
-                .map(|q| (engine.decide(q).map_err(ApiError::from), ulid::Ulid::new().to_string()))
+                .map(|q| {
+                    (
+                        engine.decide(q).map_err(ApiError::from),
+                        ulid::Ulid::new().to_string(),
+                    )
+                })
                 .collect::<Vec<_>>()
         })
         .await?;
@@ -106,7 +114,11 @@ impl AppState {
 }
 
 /// Refuses a request without the admin bearer token.
-async fn require_admin(State(state): State<AppState>, req: Request, next: Next) -> Result<Response, ApiError> {
+async fn require_admin(
+    State(state): State<AppState>,
+    req: Request,
+    next: Next,
+) -> Result<Response, ApiError> {
     if state.token_ok(req.headers()) {
         Ok(next.run(req).await)
     } else {
@@ -120,7 +132,9 @@ struct MakeUlid;
 
 impl MakeRequestId for MakeUlid {
     fn make_request_id<B>(&mut self, _: &axum::http::Request<B>) -> Option<RequestId> {
-        HeaderValue::from_str(&ulid::Ulid::new().to_string()).ok().map(RequestId::new)
+        HeaderValue::from_str(&ulid::Ulid::new().to_string())
+            .ok()
+            .map(RequestId::new)
     }
 }
 

@@ -9,11 +9,20 @@ use std::sync::OnceLock;
 use cedar_policy::{Entity, EntityId, EntityTypeName, EntityUid, RestrictedExpression};
 use rusqlite::Connection;
 
-use crate::store::ledger::{self as rows, CATEGORIES, Level, OperatorRow, RoleRow, Seats, TenantFacts, UserRow};
+use crate::store::ledger::{
+    self as rows, CATEGORIES, Level, OperatorRow, RoleRow, Seats, TenantFacts, UserRow,
+};
 use crate::store::{StoreError, scope};
 
 /// The entity types the ledger can build.
-pub const TYPES: [&str; 6] = ["Account", "Tenant", "Subscription", "Category", "User", "Operator"];
+pub const TYPES: [&str; 6] = [
+    "Account",
+    "Tenant",
+    "Subscription",
+    "Category",
+    "User",
+    "Operator",
+];
 
 /// An entity built from the ledger, with what a cache needs to know about it.
 #[derive(Debug, Clone)]
@@ -81,7 +90,10 @@ pub fn tenant_entity(f: &TenantFacts) -> Result<Entity, StoreError> {
         ("provisioned", RestrictedExpression::new_bool(t.hub.is_some())),
         (
             "seats",
-            record(vec![("user", seats(f.user)?), ("shop_floor", seats(f.shop_floor)?)])?,
+            record(vec![
+                ("user", seats(f.user)?),
+                ("shop_floor", seats(f.shop_floor)?),
+            ])?,
         ),
         ("active_admins", RestrictedExpression::new_long(f.active_admins)),
     ];
@@ -123,9 +135,15 @@ pub fn user_entity(u: &UserRow, role: Option<&RoleRow>) -> Result<Entity, StoreE
             ("name", string(&u.name)),
             ("email", string(&u.email)),
             ("active", RestrictedExpression::new_bool(u.active)),
-            ("licensed", RestrictedExpression::new_bool(u.licensed_at.is_some())),
+            (
+                "licensed",
+                RestrictedExpression::new_bool(u.licensed_at.is_some()),
+            ),
             ("role", role_record(role, &u.role)?),
-            ("has_own_operator", RestrictedExpression::new_bool(u.own_operator.is_some())),
+            (
+                "has_own_operator",
+                RestrictedExpression::new_bool(u.own_operator.is_some()),
+            ),
         ],
         HashSet::from([uid("Tenant", &u.tenant_id)]),
     )
@@ -137,12 +155,19 @@ pub fn operator_entity(o: &OperatorRow) -> Result<Entity, StoreError> {
         ("number", string(&o.number)),
         ("name", string(&o.name)),
         ("active", RestrictedExpression::new_bool(o.active)),
-        ("kind", string(if o.owner_user_id.is_some() { "user" } else { "seat" })),
+        (
+            "kind",
+            string(if o.owner_user_id.is_some() { "user" } else { "seat" }),
+        ),
     ];
     if let Some(owner) = &o.owner_user_id {
         attrs.push(("owner", RestrictedExpression::new_entity_uid(uid("User", owner))));
     }
-    entity(uid("Operator", &o.id), attrs, HashSet::from([uid("Tenant", &o.tenant_id)]))
+    entity(
+        uid("Operator", &o.id),
+        attrs,
+        HashSet::from([uid("Tenant", &o.tenant_id)]),
+    )
 }
 
 /// Builds the entity `ty::id` from the ledger, as it stands at `now`.
@@ -151,7 +176,11 @@ pub fn load(conn: &Connection, ty: &str, id: &str, now: i64) -> Result<Option<Bu
         "Account" => rows::account(conn, id)?
             .map(|a| -> Result<Built, StoreError> {
                 Ok(Built {
-                    entity: entity(uid("Account", &a.id), vec![("name", string(&a.name))], HashSet::new())?,
+                    entity: entity(
+                        uid("Account", &a.id),
+                        vec![("name", string(&a.name))],
+                        HashSet::new(),
+                    )?,
                     scope: scope::account(&a.id),
                     tenant: None,
                     valid_until: None,
@@ -229,18 +258,6 @@ pub fn load(conn: &Connection, ty: &str, id: &str, now: i64) -> Result<Option<Bu
     Ok(built)
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn every_ledger_type_name_is_a_valid_cedar_type() {
-        for t in TYPES {
-            assert_eq!(type_name(t).to_string(), t);
-        }
-    }
-}
-
 /// One entity of each ledger type, with every optional attribute set, to check
 /// a schema against what the ledger builds.
 pub fn samples() -> Vec<Entity> {
@@ -279,7 +296,10 @@ pub fn samples() -> Vec<Entity> {
     let role = RoleRow {
         tenant_id: None,
         name: "admin".into(),
-        levels: CATEGORIES.iter().map(|c| (c.to_string(), Level::Approve)).collect(),
+        levels: CATEGORIES
+            .iter()
+            .map(|c| (c.to_string(), Level::Approve))
+            .collect(),
     };
     let operator = OperatorRow {
         id: "o".into(),
@@ -293,10 +313,26 @@ pub fn samples() -> Vec<Entity> {
         deactivation: None,
     };
     let mut out = Vec::new();
-    out.extend(entity(uid("Account", "a"), vec![("name", string("A"))], HashSet::new()));
+    out.extend(entity(
+        uid("Account", "a"),
+        vec![("name", string("A"))],
+        HashSet::new(),
+    ));
     out.extend(tenant_entity(&facts));
     out.extend(user_entity(&user, Some(&role)));
     out.extend(operator_entity(&operator));
     out.push(Entity::new_no_attrs(uid("Category", "reports"), HashSet::new()));
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_ledger_type_name_is_a_valid_cedar_type() {
+        for t in TYPES {
+            assert_eq!(type_name(t).to_string(), t);
+        }
+    }
 }

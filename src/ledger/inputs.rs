@@ -102,7 +102,10 @@ impl NumberInput {
             NumberInput::Integer(n) => n.to_string(),
         };
         if s.is_empty() || s.chars().count() > 32 || s.chars().any(char::is_control) {
-            return Err(LedgerError::invalid("number", "`number` must be 1 to 32 printable characters"));
+            return Err(LedgerError::invalid(
+                "number",
+                "`number` must be 1 to 32 printable characters",
+            ));
         }
         Ok(s)
     }
@@ -161,7 +164,10 @@ pub fn id(field: &str, v: &str) -> Result<String, LedgerError> {
 pub fn name(field: &str, v: &str) -> Result<String, LedgerError> {
     let t = v.trim();
     if t.is_empty() || t.chars().count() > 200 || t.chars().any(char::is_control) {
-        return Err(LedgerError::invalid(field, format!("`{field}` must be 1 to 200 printable characters")));
+        return Err(LedgerError::invalid(
+            field,
+            format!("`{field}` must be 1 to 200 printable characters"),
+        ));
     }
     Ok(t.to_string())
 }
@@ -169,22 +175,34 @@ pub fn name(field: &str, v: &str) -> Result<String, LedgerError> {
 pub fn email(field: &str, v: &str) -> Result<String, LedgerError> {
     let t = v.trim();
     let ok = t.len() <= 254
-        && t.split_once('@')
-            .is_some_and(|(local, domain)| !local.is_empty() && domain.contains('.') && !domain.starts_with('.') && !domain.ends_with('.'))
+        && t.split_once('@').is_some_and(|(local, domain)| {
+            !local.is_empty() && domain.contains('.') && !domain.starts_with('.') && !domain.ends_with('.')
+        })
         && !t.chars().any(char::is_whitespace);
     if !ok {
-        return Err(LedgerError::invalid(field, format!("`{field}` must be an e-mail address such as `ada@example.com`")));
+        return Err(LedgerError::invalid(
+            field,
+            format!("`{field}` must be an e-mail address such as `ada@example.com`"),
+        ));
     }
     Ok(t.to_string())
 }
 
 pub fn kind(field: &str, v: &str) -> Result<SeatKind, LedgerError> {
-    SeatKind::parse(v).ok_or_else(|| LedgerError::invalid(field, format!("`{field}` must be `user` or `shop_floor`, not `{v}`")))
+    SeatKind::parse(v).ok_or_else(|| {
+        LedgerError::invalid(
+            field,
+            format!("`{field}` must be `user` or `shop_floor`, not `{v}`"),
+        )
+    })
 }
 
 pub fn positive(field: &str, v: i64) -> Result<i64, LedgerError> {
     if v <= 0 || v > 1_000_000 {
-        return Err(LedgerError::invalid(field, format!("`{field}` must be a whole number from 1 to 1000000")));
+        return Err(LedgerError::invalid(
+            field,
+            format!("`{field}` must be a whole number from 1 to 1000000"),
+        ));
     }
     Ok(v)
 }
@@ -195,7 +213,10 @@ pub fn at(field: &str, v: &str) -> Result<i64, LedgerError> {
 
 pub fn trial_days(v: Option<i64>) -> Result<Option<i64>, LedgerError> {
     match v {
-        Some(d) if !(0..=3650).contains(&d) => Err(LedgerError::invalid("trial_days", "`trial_days` must be from 0 to 3650")),
+        Some(d) if !(0..=3650).contains(&d) => Err(LedgerError::invalid(
+            "trial_days",
+            "`trial_days` must be from 0 to 3650",
+        )),
         other => Ok(other),
     }
 }
@@ -205,7 +226,10 @@ pub fn levels(v: &BTreeMap<String, Level>) -> Result<BTreeMap<String, Level>, Le
         if !CATEGORIES.contains(&k.as_str()) {
             return Err(LedgerError::invalid(
                 &format!("levels.{k}"),
-                format!("`{k}` is not a category; categories are {}", CATEGORIES.join(", ")),
+                format!(
+                    "`{k}` is not a category; categories are {}",
+                    CATEGORIES.join(", ")
+                ),
             ));
         }
     }

@@ -5,13 +5,19 @@
 use serde::Serialize;
 use serde_json::{Map, Value};
 
-use super::inputs::{self, ByOnly, LinkOperator, NewAccount, NewHub, NewOperator, NewOwnOperator, NewProduction, NewRole, NewSubscription, NewTenant, NewUser, OperatorChange, SubscriptionChange, UserChange};
+use super::inputs::{
+    self, ByOnly, LinkOperator, NewAccount, NewHub, NewOperator, NewOwnOperator, NewProduction, NewRole,
+    NewSubscription, NewTenant, NewUser, OperatorChange, SubscriptionChange, UserChange,
+};
 use super::reconcile::{self, Plan};
 use super::views::{AccountView, OperatorView, RoleView, SeatsView, SubscriptionView, TenantView, UserView};
 use super::{Actor, Ledger, LedgerError, check, status};
 use crate::decide::Target;
 use crate::notice::Notice;
-use crate::store::ledger::{self as rows, AccountRow, BUILTIN_ROLES, HubRow, OperatorRow, RoleRow, SubscriptionRow, TenantFacts, TenantRow, UserRow, is_conflict};
+use crate::store::ledger::{
+    self as rows, AccountRow, BUILTIN_ROLES, HubRow, OperatorRow, RoleRow, SubscriptionRow, TenantFacts,
+    TenantRow, UserRow, is_conflict,
+};
 use crate::store::{StoreError, Tx, scope};
 
 /// `POST /v1/accounts/{account}/hubs` answers this.
@@ -119,7 +125,8 @@ impl Ledger {
             created_at: self.clock().now(),
         };
         self.write(move |tx, _| {
-            rows::insert_account(tx, &row).map_err(|e| conflict_or(e, "id", format!("account `{}` already exists", row.id)))?;
+            rows::insert_account(tx, &row)
+                .map_err(|e| conflict_or(e, "id", format!("account `{}` already exists", row.id)))?;
             Ok(AccountView::new(&row, Vec::new()))
         })
         .await
@@ -127,8 +134,12 @@ impl Ledger {
 
     pub async fn get_account(&self, id: String) -> Result<AccountView, LedgerError> {
         self.read(move |conn, _| {
-            let a = rows::account(conn, &id)?.ok_or_else(|| LedgerError::NotFound(format!("account `{id}`")))?;
-            let tenants = rows::tenants_of_account(conn, &id)?.into_iter().map(|t| t.id).collect();
+            let a =
+                rows::account(conn, &id)?.ok_or_else(|| LedgerError::NotFound(format!("account `{id}`")))?;
+            let tenants = rows::tenants_of_account(conn, &id)?
+                .into_iter()
+                .map(|t| t.id)
+                .collect();
             Ok(AccountView::new(&a, tenants))
         })
         .await
@@ -153,7 +164,8 @@ impl Ledger {
                 trial_days,
                 hub: None,
             };
-            rows::insert_tenant(tx, &row).map_err(|e| conflict_or(e, "id", format!("tenant `{id}` already exists")))?;
+            rows::insert_tenant(tx, &row)
+                .map_err(|e| conflict_or(e, "id", format!("tenant `{id}` already exists")))?;
             tx.touch(scope::tenant(&id));
             tx.touch(scope::account(&account));
             let f = facts(tx, &id, now)?;
@@ -202,8 +214,23 @@ impl Ledger {
                 }
             };
             let tenant_id = tenant.id.clone();
-            check(&engine, tx, now, &Actor::Account(account.clone()), "create_hub", Target::new("Tenant", &tenant_id), None)?;
-            rows::insert_hub(tx, &tenant_id, &HubRow { name, created_at: now })?;
+            check(
+                &engine,
+                tx,
+                now,
+                &Actor::Account(account.clone()),
+                "create_hub",
+                Target::new("Tenant", &tenant_id),
+                None,
+            )?;
+            rows::insert_hub(
+                tx,
+                &tenant_id,
+                &HubRow {
+                    name,
+                    created_at: now,
+                },
+            )?;
             tx.touch(scope::tenant(&tenant_id));
             let plan = reconcile::run(tx, &tenant_id, now)?;
             let f = facts(tx, &tenant_id, now)?;
@@ -218,15 +245,26 @@ impl Ledger {
     // ------------------------------------------------------------ subscriptions
 
     /// R7: every purchase is a new subscription with a new number.
-    pub async fn create_subscription(&self, tenant: String, input: NewSubscription) -> Result<SubscriptionView, LedgerError> {
+    pub async fn create_subscription(
+        &self,
+        tenant: String,
+        input: NewSubscription,
+    ) -> Result<SubscriptionView, LedgerError> {
         let kind = inputs::kind("kind", &input.kind)?;
         let quantity = inputs::positive("quantity", input.quantity)?;
         let starts_at = inputs::at("starts_at", &input.starts_at)?;
         let ends_at = inputs::at("ends_at", &input.ends_at)?;
         if ends_at <= starts_at {
-            return Err(LedgerError::invalid("ends_at", "`ends_at` must be after `starts_at`"));
+            return Err(LedgerError::invalid(
+                "ends_at",
+                "`ends_at` must be after `starts_at`",
+            ));
         }
-        let payment_due_at = input.payment_due_at.as_deref().map(|d| inputs::at("payment_due_at", d)).transpose()?;
+        let payment_due_at = input
+            .payment_due_at
+            .as_deref()
+            .map(|d| inputs::at("payment_due_at", d))
+            .transpose()?;
         let engine = self.engine().clone();
         self.write(move |tx, now| {
             tenant_row(tx, &tenant)?;
@@ -244,21 +282,38 @@ impl Ledger {
             row.number = rows::insert_subscription(tx, &row)?;
             tx.touch(scope::tenant(&tenant));
             let f = facts(tx, &tenant, now)?;
-            Ok(SubscriptionView::new(&row, status::subscription_state(&engine.pack(), &f, &row, now)))
+            Ok(SubscriptionView::new(
+                &row,
+                status::subscription_state(&engine.pack(), &f, &row, now),
+            ))
         })
         .await
     }
 
     /// Lowers a subscription (quantity down, or an earlier end) and reconciles.
     /// Raising a quantity is refused: buying more is a new subscription (R7).
-    pub async fn change_subscription(&self, tenant: String, number: i64, input: SubscriptionChange) -> Result<SubscriptionChanged, LedgerError> {
-        let quantity = input.quantity.map(|q| inputs::positive("quantity", q)).transpose()?;
-        let ends_at = input.ends_at.as_deref().map(|d| inputs::at("ends_at", d)).transpose()?;
+    pub async fn change_subscription(
+        &self,
+        tenant: String,
+        number: i64,
+        input: SubscriptionChange,
+    ) -> Result<SubscriptionChanged, LedgerError> {
+        let quantity = input
+            .quantity
+            .map(|q| inputs::positive("quantity", q))
+            .transpose()?;
+        let ends_at = input
+            .ends_at
+            .as_deref()
+            .map(|d| inputs::at("ends_at", d))
+            .transpose()?;
         let engine = self.engine().clone();
         self.write(move |tx, now| {
             let s = rows::subscription(tx, number)?
                 .filter(|s| s.tenant_id == tenant)
-                .ok_or_else(|| LedgerError::NotFound(format!("subscription {number} of tenant `{tenant}`")))?;
+                .ok_or_else(|| {
+                    LedgerError::NotFound(format!("subscription {number} of tenant `{tenant}`"))
+                })?;
             let quantity = quantity.unwrap_or(s.quantity);
             if quantity > s.quantity {
                 return Err(LedgerError::invalid(
@@ -268,15 +323,22 @@ impl Ledger {
             }
             let ends_at = ends_at.unwrap_or(s.ends_at);
             if ends_at <= s.starts_at {
-                return Err(LedgerError::invalid("ends_at", "`ends_at` must be after the subscription's `starts_at`"));
+                return Err(LedgerError::invalid(
+                    "ends_at",
+                    "`ends_at` must be after the subscription's `starts_at`",
+                ));
             }
             rows::set_subscription_term(tx, number, ends_at, quantity)?;
             tx.touch(scope::tenant(&tenant));
             let plan = reconcile::run(tx, &tenant, now)?;
-            let row = rows::subscription(tx, number)?.ok_or_else(|| LedgerError::NotFound(format!("subscription {number}")))?;
+            let row = rows::subscription(tx, number)?
+                .ok_or_else(|| LedgerError::NotFound(format!("subscription {number}")))?;
             let f = facts(tx, &tenant, now)?;
             Ok(SubscriptionChanged {
-                subscription: SubscriptionView::new(&row, status::subscription_state(&engine.pack(), &f, &row, now)),
+                subscription: SubscriptionView::new(
+                    &row,
+                    status::subscription_state(&engine.pack(), &f, &row, now),
+                ),
                 reconciliation: plan,
             })
         })
@@ -302,14 +364,20 @@ impl Ledger {
         self.write(move |tx, now| {
             let s = rows::subscription(tx, number)?
                 .filter(|s| s.tenant_id == tenant)
-                .ok_or_else(|| LedgerError::NotFound(format!("subscription {number} of tenant `{tenant}`")))?;
+                .ok_or_else(|| {
+                    LedgerError::NotFound(format!("subscription {number} of tenant `{tenant}`"))
+                })?;
             if s.paid_at.is_none() {
                 rows::set_subscription_paid(tx, number, now)?;
                 tx.touch(scope::tenant(&tenant));
             }
-            let row = rows::subscription(tx, number)?.ok_or_else(|| LedgerError::NotFound(format!("subscription {number}")))?;
+            let row = rows::subscription(tx, number)?
+                .ok_or_else(|| LedgerError::NotFound(format!("subscription {number}")))?;
             let f = facts(tx, &tenant, now)?;
-            Ok(SubscriptionView::new(&row, status::subscription_state(&engine.pack(), &f, &row, now)))
+            Ok(SubscriptionView::new(
+                &row,
+                status::subscription_state(&engine.pack(), &f, &row, now),
+            ))
         })
         .await
     }
@@ -320,7 +388,11 @@ impl Ledger {
         let name = inputs::id("name", &input.name)?;
         let levels = inputs::levels(&input.levels)?;
         if BUILTIN_ROLES.contains(&name.as_str()) {
-            return Err(LedgerError::conflict("builtin_role", Some("name"), format!("`{name}` is a built-in role and cannot be redefined")));
+            return Err(LedgerError::conflict(
+                "builtin_role",
+                Some("name"),
+                format!("`{name}` is a built-in role and cannot be redefined"),
+            ));
         }
         self.write(move |tx, _| {
             tenant_row(tx, &tenant)?;
@@ -329,7 +401,8 @@ impl Ledger {
                 name: name.clone(),
                 levels,
             };
-            rows::insert_role(tx, &tenant, &role).map_err(|e| conflict_or(e, "name", format!("role `{name}` already exists")))?;
+            rows::insert_role(tx, &tenant, &role)
+                .map_err(|e| conflict_or(e, "name", format!("role `{name}` already exists")))?;
             tx.touch(scope::tenant(&tenant));
             Ok(RoleView::from(&role))
         })
@@ -339,7 +412,10 @@ impl Ledger {
     pub async fn list_roles(&self, tenant: String) -> Result<Vec<RoleView>, LedgerError> {
         self.read(move |conn, _| {
             tenant_row(conn, &tenant)?;
-            Ok(rows::roles_of_tenant(conn, &tenant)?.iter().map(RoleView::from).collect())
+            Ok(rows::roles_of_tenant(conn, &tenant)?
+                .iter()
+                .map(RoleView::from)
+                .collect())
         })
         .await
     }
@@ -347,7 +423,11 @@ impl Ledger {
     // ------------------------------------------------------------ users
 
     /// Adds a user; the answer reports the user seats, free ones included (R3).
-    pub async fn create_user(&self, tenant: String, input: NewUser) -> Result<WithSeats<UserView>, LedgerError> {
+    pub async fn create_user(
+        &self,
+        tenant: String,
+        input: NewUser,
+    ) -> Result<WithSeats<UserView>, LedgerError> {
         let id = inputs::id("id", &input.id)?;
         let name = inputs::name("name", &input.name)?;
         let email = inputs::email("email", &input.email)?;
@@ -355,7 +435,10 @@ impl Ledger {
         self.write(move |tx, now| {
             tenant_row(tx, &tenant)?;
             if rows::role(tx, &tenant, &role)?.is_none() {
-                return Err(LedgerError::invalid("role", format!("role `{role}` does not exist in tenant `{tenant}`")));
+                return Err(LedgerError::invalid(
+                    "role",
+                    format!("role `{role}` does not exist in tenant `{tenant}`"),
+                ));
             }
             let row = UserRow {
                 id: id.clone(),
@@ -368,7 +451,8 @@ impl Ledger {
                 created_at: now,
                 own_operator: None,
             };
-            rows::insert_user(tx, &row).map_err(|e| conflict_or(e, "id", format!("user `{id}` already exists")))?;
+            rows::insert_user(tx, &row)
+                .map_err(|e| conflict_or(e, "id", format!("user `{id}` already exists")))?;
             tx.touch(scope::tenant(&tenant));
             let f = facts(tx, &tenant, now)?;
             Ok(WithSeats {
@@ -380,13 +464,17 @@ impl Ledger {
     }
 
     pub async fn get_user(&self, id: String) -> Result<UserView, LedgerError> {
-        self.read(move |conn, _| Ok(UserView::from(&user_row(conn, &id)?))).await
+        self.read(move |conn, _| Ok(UserView::from(&user_row(conn, &id)?)))
+            .await
     }
 
     pub async fn list_users(&self, tenant: String) -> Result<Vec<UserView>, LedgerError> {
         self.read(move |conn, _| {
             tenant_row(conn, &tenant)?;
-            Ok(rows::users_of_tenant(conn, &tenant)?.iter().map(UserView::from).collect())
+            Ok(rows::users_of_tenant(conn, &tenant)?
+                .iter()
+                .map(UserView::from)
+                .collect())
         })
         .await
     }
@@ -408,7 +496,10 @@ impl Ledger {
                 let role = inputs::id("role", role)?;
                 if role != user.role {
                     if rows::role(tx, &tenant.id, &role)?.is_none() {
-                        return Err(LedgerError::invalid("role", format!("role `{role}` does not exist in tenant `{}`", tenant.id)));
+                        return Err(LedgerError::invalid(
+                            "role",
+                            format!("role `{role}` does not exist in tenant `{}`", tenant.id),
+                        ));
                     }
                     let mut ctx = Map::new();
                     ctx.insert("new_role".into(), Value::String(role.clone()));
@@ -418,7 +509,11 @@ impl Ledger {
             }
             if let Some(active) = input.active {
                 if active != user.active {
-                    let action = if active { "activate_user" } else { "deactivate_user" };
+                    let action = if active {
+                        "activate_user"
+                    } else {
+                        "deactivate_user"
+                    };
                     check(&engine, tx, now, &actor, action, target(), None)?;
                     rows::set_user_active(tx, &id, active)?;
                 }
@@ -430,23 +525,40 @@ impl Ledger {
     }
 
     /// R3: assigns the user a named licence, taking a free user seat.
-    pub async fn assign_license(&self, user: String, input: ByOnly) -> Result<WithSeats<UserView>, LedgerError> {
+    pub async fn assign_license(
+        &self,
+        user: String,
+        input: ByOnly,
+    ) -> Result<WithSeats<UserView>, LedgerError> {
         self.change_license(user, input, true).await
     }
 
     /// R3: revokes the user's named licence.
-    pub async fn revoke_license(&self, user: String, input: ByOnly) -> Result<WithSeats<UserView>, LedgerError> {
+    pub async fn revoke_license(
+        &self,
+        user: String,
+        input: ByOnly,
+    ) -> Result<WithSeats<UserView>, LedgerError> {
         self.change_license(user, input, false).await
     }
 
-    async fn change_license(&self, user: String, input: ByOnly, assign: bool) -> Result<WithSeats<UserView>, LedgerError> {
+    async fn change_license(
+        &self,
+        user: String,
+        input: ByOnly,
+        assign: bool,
+    ) -> Result<WithSeats<UserView>, LedgerError> {
         let engine = self.engine().clone();
         self.write(move |tx, now| {
             let u = user_row(tx, &user)?;
             let tenant = tenant_row(tx, &u.tenant_id)?;
             let actor = actor(tx, input.by.as_deref(), &tenant)?;
             if u.licensed_at.is_some() != assign {
-                let action = if assign { "assign_license" } else { "revoke_license" };
+                let action = if assign {
+                    "assign_license"
+                } else {
+                    "revoke_license"
+                };
                 check(&engine, tx, now, &actor, action, Target::new("User", &user), None)?;
                 rows::set_license(tx, &user, assign.then_some(now))?;
                 tx.touch(scope::tenant(&tenant.id));
@@ -463,7 +575,11 @@ impl Ledger {
     // ------------------------------------------------------------ operators
 
     /// R5: adds a seat operator; refused when every shop-floor seat is taken.
-    pub async fn add_operator(&self, tenant: String, input: NewOperator) -> Result<WithSeats<OperatorView>, LedgerError> {
+    pub async fn add_operator(
+        &self,
+        tenant: String,
+        input: NewOperator,
+    ) -> Result<WithSeats<OperatorView>, LedgerError> {
         let id = inputs::id("id", &input.id)?;
         let number = input.number.normalized()?;
         let name = inputs::name("name", &input.name)?;
@@ -472,12 +588,28 @@ impl Ledger {
             let t = tenant_row(tx, &tenant)?;
             let actor = actor(tx, input.by.as_deref(), &t)?;
             if rows::operator_number_taken(tx, &tenant, &number)? {
-                return Err(LedgerError::conflict("duplicate", Some("number"), format!("operator number `{number}` is already used in tenant `{tenant}`")));
+                return Err(LedgerError::conflict(
+                    "duplicate",
+                    Some("number"),
+                    format!("operator number `{number}` is already used in tenant `{tenant}`"),
+                ));
             }
             if rows::operator(tx, &id)?.is_some() {
-                return Err(LedgerError::conflict("duplicate", Some("id"), format!("operator `{id}` already exists")));
+                return Err(LedgerError::conflict(
+                    "duplicate",
+                    Some("id"),
+                    format!("operator `{id}` already exists"),
+                ));
             }
-            check(&engine, tx, now, &actor, "add_operator", Target::new("Tenant", &tenant), None)?;
+            check(
+                &engine,
+                tx,
+                now,
+                &actor,
+                "add_operator",
+                Target::new("Tenant", &tenant),
+                None,
+            )?;
             let row = OperatorRow {
                 id: id.clone(),
                 tenant_id: tenant.clone(),
@@ -501,15 +633,31 @@ impl Ledger {
     }
 
     /// Activates (taking a seat, R5) or deactivates an operator.
-    pub async fn update_operator(&self, id: String, input: OperatorChange) -> Result<OperatorView, LedgerError> {
+    pub async fn update_operator(
+        &self,
+        id: String,
+        input: OperatorChange,
+    ) -> Result<OperatorView, LedgerError> {
         let engine = self.engine().clone();
         self.write(move |tx, now| {
             let o = operator_row(tx, &id)?;
             let t = tenant_row(tx, &o.tenant_id)?;
             let actor = actor(tx, input.by.as_deref(), &t)?;
             if o.active != input.active {
-                let action = if input.active { "activate_operator" } else { "deactivate_operator" };
-                check(&engine, tx, now, &actor, action, Target::new("Operator", &id), None)?;
+                let action = if input.active {
+                    "activate_operator"
+                } else {
+                    "deactivate_operator"
+                };
+                check(
+                    &engine,
+                    tx,
+                    now,
+                    &actor,
+                    action,
+                    Target::new("Operator", &id),
+                    None,
+                )?;
                 rows::set_operator_active(tx, &id, input.active)?;
                 if !input.active {
                     let who = match &actor {
@@ -527,19 +675,42 @@ impl Ledger {
     }
 
     /// R6: a user creates their own operator, named after them; it takes no seat.
-    pub async fn create_own_operator(&self, user: String, input: NewOwnOperator) -> Result<OperatorView, LedgerError> {
+    pub async fn create_own_operator(
+        &self,
+        user: String,
+        input: NewOwnOperator,
+    ) -> Result<OperatorView, LedgerError> {
         let id = inputs::id("id", &input.id)?;
         let number = input.number.normalized()?;
         let engine = self.engine().clone();
         self.write(move |tx, now| {
             let u = user_row(tx, &user)?;
             if rows::operator_number_taken(tx, &u.tenant_id, &number)? {
-                return Err(LedgerError::conflict("duplicate", Some("number"), format!("operator number `{number}` is already used in tenant `{}`", u.tenant_id)));
+                return Err(LedgerError::conflict(
+                    "duplicate",
+                    Some("number"),
+                    format!(
+                        "operator number `{number}` is already used in tenant `{}`",
+                        u.tenant_id
+                    ),
+                ));
             }
             if rows::operator(tx, &id)?.is_some() {
-                return Err(LedgerError::conflict("duplicate", Some("id"), format!("operator `{id}` already exists")));
+                return Err(LedgerError::conflict(
+                    "duplicate",
+                    Some("id"),
+                    format!("operator `{id}` already exists"),
+                ));
             }
-            check(&engine, tx, now, &Actor::User(user.clone()), "create_own_operator", Target::new("Tenant", &u.tenant_id), None)?;
+            check(
+                &engine,
+                tx,
+                now,
+                &Actor::User(user.clone()),
+                "create_own_operator",
+                Target::new("Tenant", &u.tenant_id),
+                None,
+            )?;
             let row = OperatorRow {
                 id: id.clone(),
                 tenant_id: u.tenant_id.clone(),
@@ -560,7 +731,11 @@ impl Ledger {
 
     /// R6: a user links an existing seat operator to themselves, for good: it is
     /// renamed after them and frees its seat.
-    pub async fn link_operator(&self, user: String, input: LinkOperator) -> Result<OperatorView, LedgerError> {
+    pub async fn link_operator(
+        &self,
+        user: String,
+        input: LinkOperator,
+    ) -> Result<OperatorView, LedgerError> {
         let op = inputs::id("operator", &input.operator)?;
         let engine = self.engine().clone();
         self.write(move |tx, now| {
@@ -569,7 +744,15 @@ impl Ledger {
             if o.owner_user_id.as_deref() == Some(user.as_str()) {
                 return operator_view(tx, &o);
             }
-            check(&engine, tx, now, &Actor::User(user.clone()), "link_operator", Target::new("Operator", &op), None)?;
+            check(
+                &engine,
+                tx,
+                now,
+                &Actor::User(user.clone()),
+                "link_operator",
+                Target::new("Operator", &op),
+                None,
+            )?;
             rows::link_operator(tx, &op, &user, &u.name)?;
             tx.touch(scope::tenant(&o.tenant_id));
             operator_view(tx, &operator_row(tx, &op)?)
@@ -578,7 +761,11 @@ impl Ledger {
     }
 
     /// Records production by an operator, if the policies let it work.
-    pub async fn record_production(&self, operator: String, input: NewProduction) -> Result<ProductionRecorded, LedgerError> {
+    pub async fn record_production(
+        &self,
+        operator: String,
+        input: NewProduction,
+    ) -> Result<ProductionRecorded, LedgerError> {
         let at = input.at.as_deref().map(|a| inputs::at("at", a)).transpose()?;
         let engine = self.engine().clone();
         self.write(move |tx, now| {
@@ -587,7 +774,15 @@ impl Ledger {
             if at > now + 300 {
                 return Err(LedgerError::invalid("at", "`at` is in the future"));
             }
-            check(&engine, tx, now, &Actor::Operator(operator.clone()), "record_production", Target::new("Tenant", &o.tenant_id), None)?;
+            check(
+                &engine,
+                tx,
+                now,
+                &Actor::Operator(operator.clone()),
+                "record_production",
+                Target::new("Tenant", &o.tenant_id),
+                None,
+            )?;
             rows::insert_production(tx, &operator, at)?;
             Ok(ProductionRecorded {
                 operator,
@@ -600,12 +795,17 @@ impl Ledger {
     pub async fn list_operators(&self, tenant: String) -> Result<Vec<OperatorView>, LedgerError> {
         self.read(move |conn, _| {
             tenant_row(conn, &tenant)?;
-            let users: std::collections::HashMap<String, bool> =
-                rows::users_of_tenant(conn, &tenant)?.into_iter().map(|u| (u.id, u.active)).collect();
+            let users: std::collections::HashMap<String, bool> = rows::users_of_tenant(conn, &tenant)?
+                .into_iter()
+                .map(|u| (u.id, u.active))
+                .collect();
             Ok(rows::operators_of_tenant(conn, &tenant)?
                 .iter()
                 .map(|o| {
-                    let owner_active = o.owner_user_id.as_ref().is_none_or(|u| users.get(u).copied().unwrap_or(true));
+                    let owner_active = o
+                        .owner_user_id
+                        .as_ref()
+                        .is_none_or(|u| users.get(u).copied().unwrap_or(true));
                     OperatorView::new(o, owner_active)
                 })
                 .collect())
@@ -615,7 +815,8 @@ impl Ledger {
 
     /// R5: seats per kind; `shop_floor` absent for a tenant without such seats.
     pub async fn seats(&self, tenant: String) -> Result<SeatsView, LedgerError> {
-        self.read(move |conn, now| Ok(SeatsView::from(&facts(conn, &tenant, now)?))).await
+        self.read(move |conn, now| Ok(SeatsView::from(&facts(conn, &tenant, now)?)))
+            .await
     }
 
     /// R2/R8: the notices the tenant's users see now.
@@ -654,10 +855,15 @@ impl Ledger {
     /// plans carried out.
     pub async fn sweep(&self) -> Result<Vec<Plan>, LedgerError> {
         self.write(move |tx, now| {
-            tx.execute("INSERT OR IGNORE INTO meta (key, value) VALUES ('swept_until', ?1)", [now])
-                .map_err(StoreError::from)?;
+            tx.execute(
+                "INSERT OR IGNORE INTO meta (key, value) VALUES ('swept_until', ?1)",
+                [now],
+            )
+            .map_err(StoreError::from)?;
             let since: i64 = tx
-                .query_row("SELECT value FROM meta WHERE key = 'swept_until'", [], |r| r.get(0))
+                .query_row("SELECT value FROM meta WHERE key = 'swept_until'", [], |r| {
+                    r.get(0)
+                })
                 .map_err(StoreError::from)?;
             let mut plans = Vec::new();
             if now > since {
@@ -675,4 +881,3 @@ impl Ledger {
         .await
     }
 }
-

@@ -70,7 +70,11 @@ fn number_cmp(a: &str, b: &str) -> Ordering {
 /// The order in which surplus seat operators go: no production record first
 /// (earliest created, then lowest number), then oldest latest record first.
 pub fn deactivation_order(a: &OperatorRow, b: &OperatorRow) -> Ordering {
-    let tie = || a.created_at.cmp(&b.created_at).then_with(|| number_cmp(&a.number, &b.number));
+    let tie = || {
+        a.created_at
+            .cmp(&b.created_at)
+            .then_with(|| number_cmp(&a.number, &b.number))
+    };
     match (a.latest_production_at, b.latest_production_at) {
         (None, None) => tie(),
         (None, Some(_)) => Ordering::Less,
@@ -87,8 +91,15 @@ fn revocation_order(a: &UserRow, b: &UserRow) -> Ordering {
 /// Plans the reconciliation of `tenant` at `now`. A tenant in trial holds no
 /// seats and gets an empty plan, unless `as_if_provisioned` (the preview of its
 /// hub's creation).
-pub fn plan(conn: &Connection, tenant: &str, now: i64, as_if_provisioned: bool, dry_run: bool) -> Result<Plan, LedgerError> {
-    let facts = rows::tenant_facts(conn, tenant, now)?.ok_or_else(|| LedgerError::NotFound(format!("tenant `{tenant}`")))?;
+pub fn plan(
+    conn: &Connection,
+    tenant: &str,
+    now: i64,
+    as_if_provisioned: bool,
+    dry_run: bool,
+) -> Result<Plan, LedgerError> {
+    let facts = rows::tenant_facts(conn, tenant, now)?
+        .ok_or_else(|| LedgerError::NotFound(format!("tenant `{tenant}`")))?;
     let mut plan = Plan {
         tenant: tenant.to_string(),
         dry_run,
@@ -199,7 +210,7 @@ mod tests {
 
     #[test]
     fn operators_without_records_go_first_then_the_longest_idle() {
-        let mut ops = vec![
+        let mut ops = [
             op("recent", "1", 0, Some(500)),
             op("old", "2", 0, Some(100)),
             op("never-late", "3", 20, None),
@@ -212,7 +223,11 @@ mod tests {
 
     #[test]
     fn ties_among_operators_without_records_go_to_the_lowest_number() {
-        let mut ops = vec![op("b", "10", 5, None), op("a", "9", 5, None), op("c", "100", 5, None)];
+        let mut ops = [
+            op("b", "10", 5, None),
+            op("a", "9", 5, None),
+            op("c", "100", 5, None),
+        ];
         ops.sort_by(deactivation_order);
         let ids: Vec<&str> = ops.iter().map(|o| o.id.as_str()).collect();
         assert_eq!(ids, vec!["a", "b", "c"]);

@@ -16,7 +16,12 @@ pub const TRIAL: &str = "trial";
 /// The notice kind whose policy locks a tenant for late payment.
 pub const PAYMENT: &str = "payment_overdue";
 
-fn probe_times(pack: &PolicyPack, facts: &TenantFacts, kinds: Option<&str>, from: i64) -> Vec<(usize, RuleTimes)> {
+fn probe_times(
+    pack: &PolicyPack,
+    facts: &TenantFacts,
+    kinds: Option<&str>,
+    from: i64,
+) -> Vec<(usize, RuleTimes)> {
     let Ok(tenant) = tenant_entity(facts) else {
         return Vec::new();
     };
@@ -47,7 +52,10 @@ fn probe_times(pack: &PolicyPack, facts: &TenantFacts, kinds: Option<&str>, from
 
 /// The notices a tenant's users see at `now`.
 pub fn notices(pack: &PolicyPack, facts: &TenantFacts, now: i64) -> Vec<Notice> {
-    let times: Vec<RuleTimes> = probe_times(pack, facts, None, now).into_iter().map(|(_, t)| t).collect();
+    let times: Vec<RuleTimes> = probe_times(pack, facts, None, now)
+        .into_iter()
+        .map(|(_, t)| t)
+        .collect();
     notice::shown(pack, &times, now)
 }
 
@@ -67,7 +75,12 @@ pub fn trial_ends_at(pack: &PolicyPack, facts: &TenantFacts) -> Option<i64> {
 /// A subscription's state at `now`: `overdue` or `locked` while a due payment
 /// is missing (locked once the payment policy applies to it alone), else
 /// `ended` after its term, else `active`.
-pub fn subscription_state(pack: &PolicyPack, facts: &TenantFacts, s: &SubscriptionRow, now: i64) -> &'static str {
+pub fn subscription_state(
+    pack: &PolicyPack,
+    facts: &TenantFacts,
+    s: &SubscriptionRow,
+    now: i64,
+) -> &'static str {
     if let (None, Some(due)) = (s.paid_at, s.payment_due_at) {
         if due <= now {
             let mut alone = facts.clone();

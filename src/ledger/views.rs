@@ -64,7 +64,11 @@ impl TenantView {
             created_at: t(tr.created_at),
             state: if tr.hub.is_some() { "provisioned" } else { "trial" },
             trial_days: tr.trial_days,
-            trial_ends_at: if tr.hub.is_some() { None } else { topt(trial_ends_at) },
+            trial_ends_at: if tr.hub.is_some() {
+                None
+            } else {
+                topt(trial_ends_at)
+            },
             hub: tr.hub.as_ref().map(|h| HubView {
                 name: h.name.clone(),
                 created_at: t(h.created_at),

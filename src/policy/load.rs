@@ -7,8 +7,8 @@ use std::path::Path;
 use std::str::FromStr;
 
 use cedar_policy::{
-    ActionConstraint, Effect, Entity, EntityUid, Expression, PolicyId, PolicySet, Schema,
-    ValidationMode, Validator,
+    ActionConstraint, Effect, Entity, EntityUid, Expression, PolicyId, PolicySet, Schema, ValidationMode,
+    Validator,
 };
 use miette::{Diagnostic, GraphicalReportHandler, GraphicalTheme, NamedSource};
 use sha2::{Digest, Sha256};
@@ -59,10 +59,7 @@ impl Problem {
 
     fn from_diagnostic(diag: &dyn Diagnostic, file: &SourceFile, policy: Option<&str>) -> Self {
         let message = one_line(diag);
-        let offset = diag
-            .labels()
-            .and_then(|mut l| l.next())
-            .map(|l| l.offset());
+        let offset = diag.labels().and_then(|mut l| l.next()).map(|l| l.offset());
         let (line, column) = match offset {
             Some(o) => {
                 let (l, c) = line_col(&file.text, o);
@@ -75,8 +72,7 @@ impl Problem {
             source: NamedSource::new(file.name.clone(), file.text.clone()),
         };
         let mut rendered = String::new();
-        let handler = GraphicalReportHandler::new_themed(GraphicalTheme::unicode_nocolor())
-            .with_width(100);
+        let handler = GraphicalReportHandler::new_themed(GraphicalTheme::unicode_nocolor()).with_width(100);
         if handler.render_report(&mut rendered, &located).is_err() {
             rendered = format!("  × {}: {message}\n", file.name);
         }
@@ -180,7 +176,11 @@ impl PackError {
 impl fmt::Display for PackError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let n = self.problems.len();
-        write!(f, "{n} problem{} in the policy pack", if n == 1 { "" } else { "s" })?;
+        write!(
+            f,
+            "{n} problem{} in the policy pack",
+            if n == 1 { "" } else { "s" }
+        )?;
         for p in &self.problems {
             write!(f, "\n{}", p.rendered.trim_end())?;
         }
@@ -303,7 +303,10 @@ pub(super) fn build(dir: &Path, files: Vec<SourceFile>) -> Result<PolicyPack, Pa
                 );
                 p.line = Some(line);
                 p.column = Some(1);
-                p.rendered = format!("  × {}:{line}:1: every policy needs an `@id(\"...\")` annotation\n", file.name);
+                p.rendered = format!(
+                    "  × {}:{line}:1: every policy needs an `@id(\"...\")` annotation\n",
+                    file.name
+                );
                 problems.push(p);
                 continue;
             };

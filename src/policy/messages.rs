@@ -15,10 +15,7 @@ pub struct Messages(pub BTreeMap<String, String>);
 
 impl Messages {
     /// Collects every annotation named `{prefix}_{lang}`.
-    pub fn from_annotations<'a>(
-        prefix: &str,
-        annotations: impl Iterator<Item = (&'a str, &'a str)>,
-    ) -> Self {
+    pub fn from_annotations<'a>(prefix: &str, annotations: impl Iterator<Item = (&'a str, &'a str)>) -> Self {
         let prefix = format!("{prefix}_");
         Self(
             annotations

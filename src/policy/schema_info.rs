@@ -60,8 +60,8 @@ pub struct SchemaInfo {
 impl SchemaInfo {
     /// Reads a schema written in the Cedar schema syntax.
     pub fn from_cedarschema(text: &str) -> Result<Self, String> {
-        let (json, _) = cedar_policy::schema_str_to_json_with_resolved_types(text)
-            .map_err(|e| e.to_string())?;
+        let (json, _) =
+            cedar_policy::schema_str_to_json_with_resolved_types(text).map_err(|e| e.to_string())?;
         Ok(Self::from_json(&json))
     }
 
@@ -132,7 +132,11 @@ impl SchemaInfo {
                                 .collect()
                         })
                         .unwrap_or_default();
-                    let key = if ns.is_empty() { id.clone() } else { format!("{ns}::{id}") };
+                    let key = if ns.is_empty() {
+                        id.clone()
+                    } else {
+                        format!("{ns}::{id}")
+                    };
                     info.actions.insert(
                         key,
                         ActionInfo {
@@ -249,7 +253,11 @@ fn strings(v: Option<&Value>) -> Vec<String> {
 /// Keeps the keys of `value` that `record` declares, checking each against its
 /// type, and writes entity references and extension values the way Cedar's JSON
 /// format spells them. `path` names the object in error messages.
-pub fn filter_record(record: &RecordTy, value: &Map<String, Value>, path: &str) -> Result<Map<String, Value>, String> {
+pub fn filter_record(
+    record: &RecordTy,
+    value: &Map<String, Value>,
+    path: &str,
+) -> Result<Map<String, Value>, String> {
     let mut out = Map::new();
     for (key, v) in value {
         if let Some(attr) = record.attrs.get(key) {
@@ -278,7 +286,9 @@ fn conform(ty: &Ty, v: &Value, path: &str) -> Result<Value, String> {
                     Ok(serde_json::json!({"__entity": {"type": t, "id": id}}))
                 }
                 (Some(t), Some(_)) => Err(format!("`{path}` must be a `{expected}`, not a `{t}`")),
-                _ => wrong(&format!("an entity reference `{{\"type\": \"{expected}\", \"id\": ...}}`")),
+                _ => wrong(&format!(
+                    "an entity reference `{{\"type\": \"{expected}\", \"id\": ...}}`"
+                )),
             }
         }
         Ty::Extension(name) => match v {
@@ -332,9 +342,14 @@ mod tests {
         assert_eq!(user.member_of, vec!["Group".to_string()]);
         let level = &user.attrs.attrs["level"];
         assert!(level.required);
-        let Ty::Record(level) = &level.ty else { panic!("level is a record") };
+        let Ty::Record(level) = &level.ty else {
+            panic!("level is a record")
+        };
         assert!(!level.attrs["rank"].required);
-        assert_eq!(user.attrs.attrs["groups"].ty, Ty::Set(Box::new(Ty::Entity("Group".into()))));
+        assert_eq!(
+            user.attrs.attrs["groups"].ty,
+            Ty::Set(Box::new(Ty::Entity("Group".into())))
+        );
     }
 
     #[test]
@@ -352,7 +367,10 @@ mod tests {
         let attrs = &info.entity("User").unwrap().attrs;
         let props = json!({"role": "admin", "department": "Sales", "level": {"name": "x", "extra": 1}});
         let out = filter_record(attrs, props.as_object().unwrap(), "subject.properties").unwrap();
-        assert_eq!(Value::Object(out), json!({"role": "admin", "level": {"name": "x"}}));
+        assert_eq!(
+            Value::Object(out),
+            json!({"role": "admin", "level": {"name": "x"}})
+        );
     }
 
     #[test]

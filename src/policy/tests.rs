@@ -56,7 +56,10 @@ fn policies_are_indexed_by_the_actions_they_can_apply_to() {
         .policies()
         .map(|p| p.id().to_string())
         .collect();
-    assert!(ids.contains(&"operators.record_production".to_string()), "{ids:?}");
+    assert!(
+        ids.contains(&"operators.record_production".to_string()),
+        "{ids:?}"
+    );
     assert!(ids.contains(&"payment.locked".to_string()), "{ids:?}");
     assert!(!ids.contains(&"levels.view".to_string()), "{ids:?}");
 }
@@ -80,7 +83,17 @@ fn notice_rules_are_read_from_the_trial_and_payment_policies() {
 fn the_ledger_types_are_the_annotated_ones() {
     let pack = licensing();
     let types: Vec<&str> = pack.ledger_types.iter().map(String::as_str).collect();
-    assert_eq!(types, vec!["Account", "Category", "Operator", "Subscription", "Tenant", "User"]);
+    assert_eq!(
+        types,
+        vec![
+            "Account",
+            "Category",
+            "Operator",
+            "Subscription",
+            "Tenant",
+            "User"
+        ]
+    );
 }
 
 #[test]
@@ -93,8 +106,10 @@ fn a_policy_without_an_id_is_refused_with_its_line() {
 
 #[test]
 fn duplicate_ids_are_refused() {
-    let err = pack(r#"@id("a") permit (principal, action, resource); @id("a") forbid (principal, action, resource);"#)
-        .unwrap_err();
+    let err = pack(
+        r#"@id("a") permit (principal, action, resource); @id("a") forbid (principal, action, resource);"#,
+    )
+    .unwrap_err();
     assert!(err.problems[0].message.contains("`a` is already used"), "{err}");
 }
 
@@ -113,7 +128,8 @@ fn every_error_is_reported_with_file_line_and_column() {
 
 #[test]
 fn a_parse_error_points_into_its_file() {
-    let err = pack("@id(\"a\")\npermit (principal, action, resource) when { principal.active ==  };").unwrap_err();
+    let err =
+        pack("@id(\"a\")\npermit (principal, action, resource) when { principal.active ==  };").unwrap_err();
     let p = &err.problems[0];
     assert_eq!(p.file.as_deref(), Some("p.cedar"));
     assert_eq!(p.line, Some(2));

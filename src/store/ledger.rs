@@ -212,7 +212,9 @@ fn tenant_row(r: &Row<'_>) -> rusqlite::Result<TenantRow> {
 }
 
 pub fn tenant(conn: &Connection, id: &str) -> Result<Option<TenantRow>, StoreError> {
-    let sql = format!("SELECT {TENANT_COLUMNS} FROM tenants t LEFT JOIN hubs h ON h.tenant_id = t.id WHERE t.id = ?1");
+    let sql = format!(
+        "SELECT {TENANT_COLUMNS} FROM tenants t LEFT JOIN hubs h ON h.tenant_id = t.id WHERE t.id = ?1"
+    );
     let mut st = conn.prepare_cached(&sql)?;
     Ok(st.query_row([id], tenant_row).optional()?)
 }
@@ -269,7 +271,8 @@ pub fn tenant_facts(conn: &Connection, id: &str, now: i64) -> Result<Option<Tena
     Ok(Some(facts))
 }
 
-const USER_COLUMNS: &str = "u.id, u.tenant_id, u.name, u.email, u.role, u.active, u.licensed_at, u.created_at,
+const USER_COLUMNS: &str =
+    "u.id, u.tenant_id, u.name, u.email, u.role, u.active, u.licensed_at, u.created_at,
      (SELECT o.id FROM operators o WHERE o.owner_user_id = u.id)";
 
 fn user_row(r: &Row<'_>) -> rusqlite::Result<UserRow> {
@@ -293,7 +296,8 @@ pub fn user(conn: &Connection, id: &str) -> Result<Option<UserRow>, StoreError> 
 }
 
 pub fn users_of_tenant(conn: &Connection, tenant: &str) -> Result<Vec<UserRow>, StoreError> {
-    let sql = format!("SELECT {USER_COLUMNS} FROM users u WHERE u.tenant_id = ?1 ORDER BY u.created_at, u.id");
+    let sql =
+        format!("SELECT {USER_COLUMNS} FROM users u WHERE u.tenant_id = ?1 ORDER BY u.created_at, u.id");
     let mut st = conn.prepare_cached(&sql)?;
     let rows = st.query_map([tenant], user_row)?;
     Ok(rows.collect::<Result<_, _>>()?)
@@ -366,14 +370,17 @@ pub fn operator(conn: &Connection, id: &str) -> Result<Option<OperatorRow>, Stor
 }
 
 pub fn operators_of_tenant(conn: &Connection, tenant: &str) -> Result<Vec<OperatorRow>, StoreError> {
-    let sql = format!("SELECT {OPERATOR_COLUMNS} FROM operators o WHERE o.tenant_id = ?1 ORDER BY o.created_at, o.id");
+    let sql = format!(
+        "SELECT {OPERATOR_COLUMNS} FROM operators o WHERE o.tenant_id = ?1 ORDER BY o.created_at, o.id"
+    );
     let mut st = conn.prepare_cached(&sql)?;
     let rows = st.query_map([tenant], operator_row)?;
     Ok(rows.collect::<Result<_, _>>()?)
 }
 
 pub fn operator_number_taken(conn: &Connection, tenant: &str, number: &str) -> Result<bool, StoreError> {
-    let mut st = conn.prepare_cached("SELECT EXISTS (SELECT 1 FROM operators WHERE tenant_id = ?1 AND number = ?2)")?;
+    let mut st =
+        conn.prepare_cached("SELECT EXISTS (SELECT 1 FROM operators WHERE tenant_id = ?1 AND number = ?2)")?;
     Ok(b(st.query_row(params![tenant, number], |r| r.get(0))?))
 }
 
@@ -402,7 +409,8 @@ pub fn subscription(conn: &Connection, number: i64) -> Result<Option<Subscriptio
 }
 
 pub fn subscriptions_of_tenant(conn: &Connection, tenant: &str) -> Result<Vec<SubscriptionRow>, StoreError> {
-    let sql = format!("SELECT {SUBSCRIPTION_COLUMNS} FROM subscriptions WHERE tenant_id = ?1 ORDER BY number");
+    let sql =
+        format!("SELECT {SUBSCRIPTION_COLUMNS} FROM subscriptions WHERE tenant_id = ?1 ORDER BY number");
     let mut st = conn.prepare_cached(&sql)?;
     let rows = st.query_map([tenant], subscription_row)?;
     Ok(rows.collect::<Result<_, _>>()?)
@@ -410,7 +418,11 @@ pub fn subscriptions_of_tenant(conn: &Connection, tenant: &str) -> Result<Vec<Su
 
 /// Tenants with a subscription that ended in `(after, until]`: their capacity
 /// dropped, so they may need reconciling.
-pub fn tenants_with_ends_between(conn: &Connection, after: i64, until: i64) -> Result<Vec<String>, StoreError> {
+pub fn tenants_with_ends_between(
+    conn: &Connection,
+    after: i64,
+    until: i64,
+) -> Result<Vec<String>, StoreError> {
     let mut st = conn.prepare_cached(
         "SELECT DISTINCT tenant_id FROM subscriptions WHERE ends_at > ?1 AND ends_at <= ?2 ORDER BY tenant_id",
     )?;
@@ -465,7 +477,12 @@ pub fn set_subscription_paid(conn: &Connection, number: i64, at: i64) -> Result<
     Ok(())
 }
 
-pub fn set_subscription_term(conn: &Connection, number: i64, ends_at: i64, quantity: i64) -> Result<(), StoreError> {
+pub fn set_subscription_term(
+    conn: &Connection,
+    number: i64,
+    ends_at: i64,
+    quantity: i64,
+) -> Result<(), StoreError> {
     conn.prepare_cached("UPDATE subscriptions SET ends_at = ?2, quantity = ?3 WHERE number = ?1")?
         .execute(params![number, ends_at, quantity])?;
     Ok(())

@@ -30,10 +30,7 @@ pub enum StoreError {
     #[error("database error: {0}")]
     Sqlite(#[from] rusqlite::Error),
     #[error("cannot open the database `{path}`: {source}")]
-    Open {
-        path: String,
-        source: rusqlite::Error,
-    },
+    Open { path: String, source: rusqlite::Error },
     #[error("the database was written by a newer turnstile (schema version {found}, this one knows {known})")]
     TooNew { found: i64, known: i64 },
     #[error("the database writer has stopped")]
@@ -161,7 +158,10 @@ impl Store {
              PRAGMA busy_timeout = 5000;",
         )?;
         migrate(&mut conn)?;
-        let revision: i64 = conn.query_row("SELECT value FROM meta WHERE key = 'data_revision'", [], |r| r.get(0))?;
+        let revision: i64 =
+            conn.query_row("SELECT value FROM meta WHERE key = 'data_revision'", [], |r| {
+                r.get(0)
+            })?;
         conn.set_prepared_statement_cache_capacity(64);
 
         let (tx, rx) = mpsc::channel::<Job>();
@@ -346,9 +346,16 @@ fn migrate(conn: &mut Connection) -> Result<(), StoreError> {
     let version: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
     let known = MIGRATIONS.len() as i64;
     if version > known {
-        return Err(StoreError::TooNew { found: version, known });
+        return Err(StoreError::TooNew {
+            found: version,
+            known,
+        });
     }
-    for (i, sql) in MIGRATIONS.iter().enumerate().skip(usize::try_from(version).unwrap_or(0)) {
+    for (i, sql) in MIGRATIONS
+        .iter()
+        .enumerate()
+        .skip(usize::try_from(version).unwrap_or(0))
+    {
         let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
         tx.execute_batch(sql)?;
         tx.pragma_update(None, "user_version", i as i64 + 1)?;
@@ -385,7 +392,10 @@ fn writer_loop(mut conn: Connection, rx: mpsc::Receiver<Job>, inner: std::sync::
                 completions.push(done);
             }
             if any_ok {
-                tx.execute("UPDATE meta SET value = value + 1 WHERE key = 'data_revision'", [])?;
+                tx.execute(
+                    "UPDATE meta SET value = value + 1 WHERE key = 'data_revision'",
+                    [],
+                )?;
             }
             tx.commit()?;
             Ok(())

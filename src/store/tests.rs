@@ -101,7 +101,9 @@ fn duplicate_keys_are_reported_as_conflicts() {
         created_at: 1,
     };
     let a = acc.clone();
-    store.write_blocking(move |tx| ledger::insert_account(tx, &a)).unwrap();
+    store
+        .write_blocking(move |tx| ledger::insert_account(tx, &a))
+        .unwrap();
     let err = store
         .write_blocking(move |tx| ledger::insert_account(tx, &acc))
         .unwrap_err();

@@ -44,7 +44,8 @@ impl TestApp {
         let tmp = tempfile::tempdir().unwrap();
         let store = Store::open(&tmp.path().join("test.db")).unwrap();
         let clock = Clock::fixed(time::parse(now).unwrap());
-        let engine = Arc::new(Engine::new(pack, store.clone(), clock.clone()).unwrap_or_else(|e| panic!("{e}")));
+        let engine =
+            Arc::new(Engine::new(pack, store.clone(), clock.clone()).unwrap_or_else(|e| panic!("{e}")));
         let state = AppState::new(engine, TOKEN, Some("https://pdp.test".into()));
         Self {
             router: http::app(state.clone()),
@@ -69,7 +70,8 @@ impl TestApp {
         let body = if bytes.is_empty() {
             Value::Null
         } else {
-            serde_json::from_slice(&bytes).unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&bytes).into()))
+            serde_json::from_slice(&bytes)
+                .unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&bytes).into()))
         };
         (status, headers, body)
     }
@@ -84,14 +86,23 @@ impl TestApp {
             req = req.header("content-type", "application/json");
         }
         let req = req
-            .body(body.map(|b| Body::from(b.to_string())).unwrap_or_else(Body::empty))
+            .body(
+                body.map(|b| Body::from(b.to_string()))
+                    .unwrap_or_else(Body::empty),
+            )
             .unwrap();
         let (status, _, body) = self.send(req).await;
         (status, body)
     }
 
     /// Sends a raw body with the given content type and the admin token.
-    pub async fn call_raw(&self, method: &str, path: &str, content_type: Option<&str>, body: &str) -> (StatusCode, Value) {
+    pub async fn call_raw(
+        &self,
+        method: &str,
+        path: &str,
+        content_type: Option<&str>,
+        body: &str,
+    ) -> (StatusCode, Value) {
         let mut req = Request::builder()
             .method(method)
             .uri(path)
@@ -112,7 +123,12 @@ impl TestApp {
     }
 
     /// An AuthZEN evaluation; returns the decision and the whole answer.
-    pub async fn evaluate(&self, subject: (&str, &str), action: &str, resource: (&str, &str)) -> (bool, Value) {
+    pub async fn evaluate(
+        &self,
+        subject: (&str, &str),
+        action: &str,
+        resource: (&str, &str),
+    ) -> (bool, Value) {
         let (status, body) = self
             .post(
                 "/access/v1/evaluation",
@@ -132,9 +148,17 @@ impl TestApp {
     /// holding a licence when there are user seats.
     pub async fn provisioned(&self, tenant: &str, shop_floor: i64, user: i64) {
         let acct = format!("{tenant}-acct");
-        assert_eq!(self.post("/v1/accounts", json!({"id": acct, "name": "Acct"})).await.0, StatusCode::CREATED);
+        assert_eq!(
+            self.post("/v1/accounts", json!({"id": acct, "name": "Acct"}))
+                .await
+                .0,
+            StatusCode::CREATED
+        );
         let (s, b) = self
-            .post(&format!("/v1/accounts/{acct}/tenants"), json!({"id": tenant, "name": "Tenant"}))
+            .post(
+                &format!("/v1/accounts/{acct}/tenants"),
+                json!({"id": tenant, "name": "Tenant"}),
+            )
             .await;
         assert_eq!(s, StatusCode::CREATED, "{b}");
         let (s, b) = self
@@ -155,10 +179,14 @@ impl TestApp {
                 assert_eq!(s, StatusCode::CREATED, "{b}");
             }
         }
-        let (s, b) = self.post(&format!("/v1/accounts/{acct}/hubs"), json!({"name": "Hub"})).await;
+        let (s, b) = self
+            .post(&format!("/v1/accounts/{acct}/hubs"), json!({"name": "Hub"}))
+            .await;
         assert_eq!(s, StatusCode::CREATED, "{b}");
         if user > 0 {
-            let (s, b) = self.call("PUT", &format!("/v1/users/{tenant}-admin/license"), None).await;
+            let (s, b) = self
+                .call("PUT", &format!("/v1/users/{tenant}-admin/license"), None)
+                .await;
             assert_eq!(s, StatusCode::OK, "{b}");
         }
     }

@@ -60,7 +60,9 @@ async fn exactly_ten_of_120_simultaneous_licence_assignments_get_the_ten_free_se
     let mut tasks = Vec::new();
     for i in 0..120 {
         let app = app.clone();
-        tasks.push(tokio::spawn(async move { app.call("PUT", &format!("/v1/users/u-{i}/license"), None).await }));
+        tasks.push(tokio::spawn(async move {
+            app.call("PUT", &format!("/v1/users/u-{i}/license"), None).await
+        }));
     }
     let mut assigned = 0;
     for t in tasks {

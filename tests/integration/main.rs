@@ -1,8 +1,11 @@
 //! turnstile's integration tests, one binary; the modules read as a table of contents.
 
+// Test code: a failed unwrap is a failed test.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
 mod common;
 mod http_client;
 
-mod scenarios;
 mod concurrency;
+mod scenarios;
 mod story_http;

@@ -8,17 +8,27 @@ use crate::common::repo_path;
 
 #[test]
 fn every_scenario_passes_and_matches_its_snapshot() {
-    let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build().unwrap();
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .unwrap();
     let pack = PolicyPack::load(&repo_path("policies")).unwrap_or_else(|e| panic!("{e}"));
     insta::glob!("../../fixtures/scenarios", "*.yaml", |path| {
-        let outcome = rt.block_on(scenario::run_file(path, pack.clone())).unwrap_or_else(|e| panic!("{e}"));
+        let outcome = rt
+            .block_on(scenario::run_file(path, pack.clone()))
+            .unwrap_or_else(|e| panic!("{e}"));
         let failures: Vec<String> = outcome
             .cases
             .iter()
             .filter(|c| !c.passed())
             .map(|c| format!("{}: {}", c.name, c.failures.join("; ")))
             .collect();
-        assert!(failures.is_empty(), "{}:\n{}", path.display(), failures.join("\n"));
+        assert!(
+            failures.is_empty(),
+            "{}:\n{}",
+            path.display(),
+            failures.join("\n")
+        );
         insta::assert_yaml_snapshot!(outcome.snapshot());
     });
 }

@@ -64,15 +64,48 @@ pub fn parse<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
         message: format!("the body is not valid JSON: {e}"),
         field: None,
     })?;
+    from_value(value)
+}
+
+/// Turns a parsed JSON value into `T`, naming where it went wrong.
+pub fn from_value<T: DeserializeOwned>(value: Value) -> Result<T, ApiError> {
     let path_err = |e: serde_path_to_error::Error<serde_json::Error>| {
         let path = e.path().to_string();
         let inner = e.into_inner().to_string();
         let inner = inner.split(" at line ").next().unwrap_or(&inner).to_string();
         if path == "." {
-            ApiError::bad_request(inner)
+            // serde says "missing field `x`": name the field.
+            match inner
+                .strip_prefix("missing field `")
+                .and_then(|r| r.split('`').next())
+            {
+                Some(field) => ApiError::invalid_field(field, format!("`{field}` is required")),
+                None => ApiError::bad_request(inner),
+            }
         } else {
             ApiError::invalid_field(path.clone(), format!("`{path}`: {inner}"))
         }
     };
     serde_path_to_error::deserialize(value).map_err(path_err)
+}
+
+/// A JSON object body parsed into `T`. serde also fills a struct from an array,
+/// field by field in order (`["acme", "Acme"]` as `{id, name}`): bodies that are
+/// records must be objects.
+pub struct JsonObject<T>(pub T);
+
+impl<S, T> FromRequest<S> for JsonObject<T>
+where
+    S: Send + Sync,
+    T: DeserializeOwned,
+{
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+        let Json(value) = Json::<Value>::from_request(req, state).await?;
+        if !value.is_object() {
+            return Err(ApiError::bad_request("the body must be a JSON object"));
+        }
+        from_value(value).map(JsonObject)
+    }
 }

@@ -12,7 +12,7 @@ use serde_json::json;
 
 use super::AppState;
 use super::error::ApiError;
-use super::json::Json;
+use super::json::JsonObject as Json;
 use crate::ledger::LedgerError;
 use crate::ledger::inputs::{
     ByOnly, LinkOperator, NewAccount, NewHub, NewOperator, NewOwnOperator, NewProduction, NewRole,

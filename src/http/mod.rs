@@ -5,6 +5,7 @@
 pub mod authzen;
 pub mod entities;
 pub mod error;
+pub mod explain;
 pub mod health;
 pub mod json;
 pub mod ledger;
@@ -35,6 +36,7 @@ pub struct AppState {
 
 struct Inner {
     engine: Arc<Engine>,
+    reloader: Arc<crate::reload::Reloader>,
     ledger: crate::ledger::Ledger,
     /// SHA-256 of the admin token: compared in constant time, never logged.
     admin_token_hash: [u8; 32],
@@ -42,9 +44,17 @@ struct Inner {
 }
 
 impl AppState {
-    pub fn new(engine: Arc<Engine>, admin_token: &str, public_url: Option<String>) -> Self {
+    /// `policy_dir`: where the serving pack was read from (`None` for the
+    /// embedded pack, which cannot be reloaded).
+    pub fn new(
+        engine: Arc<Engine>,
+        admin_token: &str,
+        public_url: Option<String>,
+        policy_dir: Option<std::path::PathBuf>,
+    ) -> Self {
         Self {
             inner: Arc::new(Inner {
+                reloader: Arc::new(crate::reload::Reloader::new(engine.clone(), policy_dir)),
                 ledger: crate::ledger::Ledger::new(engine.clone()),
                 engine,
                 admin_token_hash: Sha256::digest(admin_token.as_bytes()).into(),
@@ -55,6 +65,10 @@ impl AppState {
 
     pub fn engine(&self) -> &Arc<Engine> {
         &self.inner.engine
+    }
+
+    pub fn reloader(&self) -> &Arc<crate::reload::Reloader> {
+        &self.inner.reloader
     }
 
     pub fn ledger(&self) -> &crate::ledger::Ledger {
@@ -72,10 +86,9 @@ impl AppState {
             queries
                 .iter()
                 .map(|q| {
-                    (
-                        engine.decide(q).map_err(ApiError::from),
-                        ulid::Ulid::new().to_string(),
-                    )
+                    let d = engine.decide(q).map_err(ApiError::from);
+                    let id = d.as_ref().map(|d| d.id.clone()).unwrap_or_default();
+                    (d, id)
                 })
                 .collect::<Vec<_>>()
         })
@@ -104,7 +117,9 @@ impl AppState {
         let Some(given) = headers
             .get(axum::http::header::AUTHORIZATION)
             .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.strip_prefix("Bearer "))
+            .and_then(|v| v.split_once(' '))
+            .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
+            .map(|(_, token)| token)
         else {
             return false;
         };
@@ -142,6 +157,8 @@ impl MakeRequestId for MakeUlid {
 pub fn app(state: AppState) -> Router {
     let admin = ledger::routes()
         .route("/v1/entities", get(entities::list).put(entities::put))
+        .route("/v1/explain", post(explain::explain))
+        .route("/v1/admin/reload", post(health::reload))
         .route_layer(middleware::from_fn_with_state(state.clone(), require_admin));
     Router::new()
         .route("/.well-known/authzen-configuration", get(authzen::discovery))

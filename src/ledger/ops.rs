@@ -298,6 +298,12 @@ impl Ledger {
         number: i64,
         input: SubscriptionChange,
     ) -> Result<SubscriptionChanged, LedgerError> {
+        if input.quantity.is_none() && input.ends_at.is_none() {
+            return Err(LedgerError::invalid(
+                "quantity",
+                "give `quantity`, `ends_at` or both",
+            ));
+        }
         let quantity = input
             .quantity
             .map(|q| inputs::positive("quantity", q))
@@ -318,7 +324,7 @@ impl Ledger {
             if quantity > s.quantity {
                 return Err(LedgerError::invalid(
                     "quantity",
-                    "buying more never enlarges a subscription: create a new one (R7)",
+                    "`quantity` can only be lowered: buying more never enlarges a subscription, create a new one (R7)",
                 ));
             }
             let ends_at = ends_at.unwrap_or(s.ends_at);

@@ -45,6 +45,12 @@ pub enum Command {
         /// Log format.
         #[arg(long, value_enum, default_value = "text", env = "TURNSTILE_LOG_FORMAT")]
         log_format: LogFormat,
+        /// Write one JSON line per decision to this file (`-` for stdout).
+        #[arg(long, env = "TURNSTILE_DECISION_LOG")]
+        decision_log: Option<PathBuf>,
+        /// Do not watch the policy directory (reload with SIGHUP or the API).
+        #[arg(long)]
+        no_watch: bool,
     },
     /// Check a policy directory: parse, strict validation, entity level.
     Validate {
@@ -70,6 +76,76 @@ pub enum Command {
         /// Policy directory the scenarios run against.
         #[arg(long, env = "TURNSTILE_POLICIES", default_value = "policies")]
         policies: PathBuf,
+        /// Report which policies determined at least one decision.
+        #[arg(long)]
+        coverage: bool,
+        /// Fail when fewer than this percentage of policies are covered.
+        #[arg(long, value_name = "PCT")]
+        min_coverage: Option<f64>,
+    },
+    /// Format policy files with the official Cedar formatter.
+    Fmt {
+        /// Policy directory.
+        #[arg(long, env = "TURNSTILE_POLICIES", default_value = "policies")]
+        policies: PathBuf,
+        /// Change nothing; exit 1 if a file is not formatted.
+        #[arg(long)]
+        check: bool,
+    },
+    /// Explain a decision: the determining policies, and for every policy of
+    /// the action that did not apply, the condition that failed and the values
+    /// it saw.
+    Explain {
+        /// The request: AuthZEN evaluation JSON, or `@file.json`. Without it,
+        /// use --subject, --action and --resource.
+        request: Option<String>,
+        /// Subject as `Type:id`, e.g. `User:ada`.
+        #[arg(long, conflicts_with = "request")]
+        subject: Option<String>,
+        /// Action name.
+        #[arg(long, conflicts_with = "request")]
+        action: Option<String>,
+        /// Resource as `Type:id`, e.g. `Tenant:acme-plant`.
+        #[arg(long, conflicts_with = "request")]
+        resource: Option<String>,
+        /// SQLite database file holding the entities.
+        #[arg(long, env = "TURNSTILE_DB", default_value = "turnstile.db")]
+        db: PathBuf,
+        /// Policy directory.
+        #[arg(long, env = "TURNSTILE_POLICIES", default_value = "policies")]
+        policies: PathBuf,
+        /// Explain at this time (RFC 3339) instead of now.
+        #[arg(long)]
+        at: Option<String>,
+        /// Print JSON instead of text.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Re-decide logged requests against a candidate policy set and list every
+    /// decision that would flip, with the policies responsible.
+    Replay {
+        /// Decision log (JSON lines written by `serve --decision-log`).
+        #[arg(long)]
+        log: PathBuf,
+        /// The candidate policy directory.
+        #[arg(long)]
+        policies: PathBuf,
+        /// The policy directory serving today.
+        #[arg(long, default_value = "policies")]
+        baseline: PathBuf,
+        /// SQLite database file holding the entities.
+        #[arg(long, env = "TURNSTILE_DB", default_value = "turnstile.db")]
+        db: PathBuf,
+        /// Which logged decisions to replay: `authzen` (asked by callers) or
+        /// `ledger` (checks of ledger changes).
+        #[arg(long, default_value = "authzen")]
+        source: String,
+        /// Print JSON instead of text.
+        #[arg(long)]
+        json: bool,
+        /// Exit 1 if any decision flips.
+        #[arg(long)]
+        fail_on_flip: bool,
     },
 }
 
@@ -82,6 +158,8 @@ pub fn run(cli: Cli) -> ExitCode {
             policies,
             public_url,
             log_format,
+            decision_log,
+            no_watch,
         } => {
             init_tracing(log_format);
             let policies = policies.or_else(|| {
@@ -94,6 +172,8 @@ pub fn run(cli: Cli) -> ExitCode {
             let mut config = Config::new(db, policies.clone().unwrap_or_default());
             config.addr = addr;
             config.public_url = public_url;
+            config.decision_log = decision_log;
+            config.watch = !no_watch;
             config.admin_token = std::env::var("TURNSTILE_ADMIN_TOKEN")
                 .ok()
                 .filter(|t| !t.is_empty());
@@ -105,9 +185,48 @@ pub fn run(cli: Cli) -> ExitCode {
             policies,
             entities,
         } => import(&db, &policies, &entities),
-        Command::Test { dir, policies } => {
-            runtime().map_or(ExitCode::FAILURE, |rt| rt.block_on(test(&dir, &policies)))
-        }
+        Command::Test {
+            dir,
+            policies,
+            coverage,
+            min_coverage,
+        } => runtime().map_or(ExitCode::FAILURE, |rt| {
+            rt.block_on(test(
+                &dir,
+                &policies,
+                coverage || min_coverage.is_some(),
+                min_coverage,
+            ))
+        }),
+        Command::Fmt { policies, check } => fmt(&policies, check),
+        Command::Explain {
+            request,
+            subject,
+            action,
+            resource,
+            db,
+            policies,
+            at,
+            json,
+        } => explain(ExplainArgs {
+            request,
+            subject,
+            action,
+            resource,
+            db,
+            policies,
+            at,
+            json,
+        }),
+        Command::Replay {
+            log,
+            policies,
+            baseline,
+            db,
+            source,
+            json,
+            fail_on_flip,
+        } => replay(&log, &policies, &baseline, &db, &source, json, fail_on_flip),
     }
 }
 
@@ -227,7 +346,7 @@ fn import(db: &Path, policies: &Path, file: &Path) -> ExitCode {
     }
 }
 
-async fn test(target: &Path, policies: &Path) -> ExitCode {
+async fn test(target: &Path, policies: &Path, coverage: bool, min_coverage: Option<f64>) -> ExitCode {
     let pack = match PolicyPack::load(policies) {
         Ok(p) => p,
         Err(e) => {
@@ -247,6 +366,7 @@ async fn test(target: &Path, policies: &Path) -> ExitCode {
         }
     };
     let (mut passed, mut failed) = (0usize, 0usize);
+    let mut covered = std::collections::BTreeSet::new();
     for file in files {
         let name = file
             .file_name()
@@ -255,6 +375,7 @@ async fn test(target: &Path, policies: &Path) -> ExitCode {
         match crate::scenario::run_file(&file, pack.clone()).await {
             Ok(outcome) => {
                 for case in &outcome.cases {
+                    covered.extend(case.determining.iter().cloned());
                     if case.passed() {
                         passed += 1;
                         println!("ok    {name} › {}", case.name);
@@ -274,9 +395,181 @@ async fn test(target: &Path, policies: &Path) -> ExitCode {
         }
     }
     println!("\n{passed} passed, {failed} failed");
-    if failed == 0 {
-        ExitCode::SUCCESS
-    } else {
+    let mut ok = failed == 0;
+    if coverage {
+        let report = crate::scenario::coverage(&pack, &covered);
+        println!(
+            "\ncoverage: {} of {} policies determined at least one decision ({:.1}%)",
+            report.covered.len(),
+            report.total(),
+            report.percent()
+        );
+        for id in &report.uncovered {
+            let file = pack
+                .meta
+                .get(id)
+                .map(|m| format!("{}:{}", m.file, m.line))
+                .unwrap_or_default();
+            println!("  never determining: {id}  ({file})");
+        }
+        if let Some(min) = min_coverage {
+            if report.percent() + 1e-9 < min {
+                println!("coverage {:.1}% is below the minimum {min:.1}%", report.percent());
+                ok = false;
+            }
+        }
+    }
+    if ok { ExitCode::SUCCESS } else { ExitCode::FAILURE }
+}
+
+fn fmt(dir: &Path, check: bool) -> ExitCode {
+    let results = match crate::policy::fmt::format_dir(dir, check) {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("error: cannot format `{}`: {e}", dir.display());
+            return ExitCode::FAILURE;
+        }
+    };
+    let mut failed = false;
+    for r in &results {
+        if let Some(e) = &r.error {
+            failed = true;
+            eprintln!("error: {}: {e}", r.path.display());
+        } else if r.changed {
+            if check {
+                failed = true;
+                println!("not formatted: {}", r.path.display());
+            } else {
+                println!("formatted: {}", r.path.display());
+            }
+        }
+    }
+    if !failed && check {
+        println!("ok: {} policy files formatted", results.len());
+    }
+    if failed {
         ExitCode::FAILURE
+    } else {
+        ExitCode::SUCCESS
+    }
+}
+
+struct ExplainArgs {
+    request: Option<String>,
+    subject: Option<String>,
+    action: Option<String>,
+    resource: Option<String>,
+    db: PathBuf,
+    policies: PathBuf,
+    at: Option<String>,
+    json: bool,
+}
+
+fn explain_request(a: &ExplainArgs) -> Result<serde_json::Value, String> {
+    match (&a.request, &a.subject, &a.action, &a.resource) {
+        (Some(r), _, _, _) => {
+            let text = match r.strip_prefix('@') {
+                Some(file) => {
+                    std::fs::read_to_string(file).map_err(|e| format!("cannot read `{file}`: {e}"))?
+                }
+                None => r.clone(),
+            };
+            serde_json::from_str(&text).map_err(|e| format!("the request is not valid JSON: {e}"))
+        }
+        (None, Some(s), Some(act), Some(r)) => {
+            let split = |v: &str, what: &str| -> Result<(String, String), String> {
+                v.split_once(':')
+                    .map(|(t, i)| (t.to_string(), i.to_string()))
+                    .ok_or_else(|| format!("--{what} must be `Type:id`, not `{v}`"))
+            };
+            let (st, si) = split(s, "subject")?;
+            let (rt, ri) = split(r, "resource")?;
+            Ok(serde_json::json!({
+                "subject": {"type": st, "id": si},
+                "action": {"name": act},
+                "resource": {"type": rt, "id": ri},
+            }))
+        }
+        _ => Err("give a request (JSON or @file) or --subject, --action and --resource".into()),
+    }
+}
+
+fn explain(a: ExplainArgs) -> ExitCode {
+    let result = (|| -> Result<String, String> {
+        let body = explain_request(&a)?;
+        let query = crate::http::authzen::parse_evaluation(&body).map_err(|e| e.to_string())?;
+        let pack = PolicyPack::load(&a.policies).map_err(|e| e.to_string())?;
+        if !a.db.exists() {
+            return Err(format!("no database at `{}`", a.db.display()));
+        }
+        let now = match &a.at {
+            Some(t) => crate::time::parse(t)?,
+            None => jiff::Timestamp::now().as_second(),
+        };
+        let store = crate::store::Store::open(&a.db).map_err(|e| e.to_string())?;
+        let engine = crate::decide::Engine::new(pack, store.clone(), crate::time::Clock::fixed(now))
+            .map_err(|e| e.to_string())?;
+        let pack = engine.pack();
+        let x = crate::explain::explain(&engine, &pack, crate::slice::Source::Store(&store), now, &query)
+            .map_err(|e| e.to_string())?;
+        store.close();
+        if a.json {
+            serde_json::to_string_pretty(&x).map_err(|e| e.to_string())
+        } else {
+            Ok(crate::explain::render(&x))
+        }
+    })();
+    match result {
+        Ok(text) => {
+            println!("{}", text.trim_end());
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn replay(
+    log: &Path,
+    candidate: &Path,
+    baseline: &Path,
+    db: &Path,
+    source: &str,
+    json: bool,
+    fail_on_flip: bool,
+) -> ExitCode {
+    let result = (|| -> Result<crate::replay::Report, String> {
+        let entries =
+            crate::decision_log::read(log).map_err(|e| format!("cannot read `{}`: {e}", log.display()))?;
+        let baseline = PolicyPack::load(baseline).map_err(|e| format!("baseline: {e}"))?;
+        let candidate = PolicyPack::load(candidate).map_err(|e| format!("candidate: {e}"))?;
+        if !db.exists() {
+            return Err(format!("no database at `{}`", db.display()));
+        }
+        let store = crate::store::Store::open(db).map_err(|e| e.to_string())?;
+        let report = crate::replay::replay(&store, baseline, candidate, &entries, source)
+            .map_err(|e| e.to_string())?;
+        store.close();
+        Ok(report)
+    })();
+    match result {
+        Ok(report) => {
+            if json {
+                println!("{}", serde_json::to_string_pretty(&report).unwrap_or_default());
+            } else {
+                print!("{}", crate::replay::render(&report));
+            }
+            if fail_on_flip && !report.flips.is_empty() {
+                ExitCode::FAILURE
+            } else {
+                ExitCode::SUCCESS
+            }
+        }
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::FAILURE
+        }
     }
 }

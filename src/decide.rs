@@ -18,6 +18,7 @@ use cedar_policy::{
 use rusqlite::Connection;
 use serde_json::{Map, Value};
 
+use crate::decision_log::{DecisionLog, Entry};
 use crate::notice::{self, Freshness, Notice, NoticeCache, Probe, RuleTimes};
 use crate::policy::schema_info::{Ty, filter_record};
 use crate::policy::{Messages, PackError, PolicyPack, Problem};
@@ -82,11 +83,37 @@ impl Query {
             .insert(key.to_string(), value);
         self
     }
+
+    /// The request as an AuthZEN evaluation request.
+    pub fn to_json(&self) -> Value {
+        let target = |t: &Target| {
+            let mut v = serde_json::json!({"type": t.ty, "id": t.id});
+            if let Some(p) = &t.properties {
+                v["properties"] = Value::Object(p.clone());
+            }
+            v
+        };
+        let mut action = serde_json::json!({"name": self.action.name});
+        if let Some(p) = &self.action.properties {
+            action["properties"] = Value::Object(p.clone());
+        }
+        let mut v = serde_json::json!({
+            "subject": target(&self.subject),
+            "action": action,
+            "resource": target(&self.resource),
+        });
+        if let Some(c) = &self.context {
+            v["context"] = Value::Object(c.clone());
+        }
+        v
+    }
 }
 
 /// The answer.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Decision {
+    /// A unique id (ULID), returned to the caller and written to the decision log.
+    pub id: String,
     pub allowed: bool,
     /// Determining policy ids, sorted.
     pub reasons: Vec<String>,
@@ -107,6 +134,7 @@ pub struct Decision {
 impl Decision {
     fn deny(pack: &PolicyPack) -> Self {
         Self {
+            id: ulid::Ulid::new().to_string(),
             allowed: false,
             reasons: Vec::new(),
             errors: Vec::new(),
@@ -148,6 +176,8 @@ pub struct Engine {
     notices: NoticeCache,
     clock: Clock,
     authorizer: Authorizer,
+    /// Where decisions are logged, if anywhere (set once at start-up).
+    log: std::sync::OnceLock<Arc<DecisionLog>>,
 }
 
 impl Engine {
@@ -162,7 +192,36 @@ impl Engine {
             notices: NoticeCache::default(),
             clock,
             authorizer: Authorizer::new(),
+            log: std::sync::OnceLock::new(),
         })
+    }
+
+    /// Logs every decision made through [`Engine::decide`] and
+    /// [`Engine::decide_in_tx`] from now on. Only the first call takes effect.
+    pub fn set_log(&self, log: Arc<DecisionLog>) {
+        let _ = self.log.set(log);
+    }
+
+    /// The decision log, if one is set.
+    pub fn log(&self) -> Option<&Arc<DecisionLog>> {
+        self.log.get()
+    }
+
+    fn record(&self, source: &str, q: &Query, d: &Decision, now: i64, started: std::time::Instant) {
+        let Some(log) = self.log.get() else { return };
+        log.record(Entry {
+            decision_id: d.id.clone(),
+            time: crate::time::format(now),
+            source: source.to_string(),
+            request: q.to_json(),
+            decision: d.allowed,
+            reasons: d.reasons.clone(),
+            errors: d.errors.clone(),
+            unknown: d.unknown.clone(),
+            policy_revision: d.policy_revision.clone(),
+            data_revision: self.store.data_revision(),
+            latency_us: u64::try_from(started.elapsed().as_micros()).unwrap_or(u64::MAX),
+        });
     }
 
     /// The serving pack.
@@ -191,15 +250,22 @@ impl Engine {
 
     /// Decides `q` on committed data, now. Blocking (reads SQLite on a cache miss).
     pub fn decide(&self, q: &Query) -> Result<Decision, DecideError> {
+        let started = std::time::Instant::now();
         let pack = self.pack.load();
-        self.decide_with(&pack, Source::Store(&self.store), self.clock.now(), q)
+        let now = self.clock.now();
+        let d = self.decide_with(&pack, Source::Store(&self.store), now, q)?;
+        self.record("authzen", q, &d, now, started);
+        Ok(d)
     }
 
     /// Decides `q` inside a write transaction, on the rows as the transaction
     /// sees them: a ledger change and its policy check are one transaction.
     pub fn decide_in_tx(&self, conn: &Connection, now: i64, q: &Query) -> Result<Decision, DecideError> {
+        let started = std::time::Instant::now();
         let pack = self.pack.load();
-        self.decide_with(&pack, Source::Conn(conn), now, q)
+        let d = self.decide_with(&pack, Source::Conn(conn), now, q)?;
+        self.record("ledger", q, &d, now, started);
+        Ok(d)
     }
 
     /// Decides `q` with a given pack, source and time (replay, explain, tests).
@@ -212,7 +278,7 @@ impl Engine {
     ) -> Result<Decision, DecideError> {
         let cached = matches!(source, Source::Store(_));
         let prepared = match self.prepare(pack, source, now, q)? {
-            Prepared::Unknown(d) => return Ok(d),
+            Prepared::Unknown(d) => return Ok(*d),
             Prepared::Ready(p) => p,
         };
         let mut d = self.evaluate(pack, &prepared);
@@ -234,12 +300,12 @@ impl Engine {
         let Some(action_info) = pack.info.action(&q.action.name).filter(|a| !a.is_group) else {
             d.unknown
                 .push(format!("action `{}` is not in the schema", q.action.name));
-            return Ok(Prepared::Unknown(d));
+            return Ok(Prepared::Unknown(Box::new(d)));
         };
         let Some(action) = action_uid(&q.action.name) else {
             d.unknown
                 .push(format!("action `{}` is not a valid action name", q.action.name));
-            return Ok(Prepared::Unknown(d));
+            return Ok(Prepared::Unknown(Box::new(d)));
         };
         for (role, t, allowed) in [
             ("subject", &q.subject, &action_info.principals),
@@ -253,7 +319,7 @@ impl Engine {
             }
         }
         if !d.unknown.is_empty() {
-            return Ok(Prepared::Unknown(d));
+            return Ok(Prepared::Unknown(Box::new(d)));
         }
         let principal = entity_uid(&q.subject.ty, &q.subject.id).ok_or_else(|| {
             DecideError::BadInput(format!("`{}` is not a valid entity type name", q.subject.ty))
@@ -307,7 +373,7 @@ impl Engine {
             d.unknown.push(format!("resource {resource} is unknown"));
         }
         if !d.unknown.is_empty() {
-            return Ok(Prepared::Unknown(d));
+            return Ok(Prepared::Unknown(Box::new(d)));
         }
 
         // The server's facts.
@@ -340,7 +406,7 @@ impl Engine {
                 }
                 if tenant.is_none() && attr.required {
                     d.unknown.push("the request concerns no known tenant".into());
-                    return Ok(Prepared::Unknown(d));
+                    return Ok(Prepared::Unknown(Box::new(d)));
                 }
             }
         }
@@ -446,7 +512,7 @@ impl Engine {
 /// A request ready for Cedar, or already answered.
 pub enum Prepared {
     /// Unknown action, entity or type: a deny without evaluation.
-    Unknown(Decision),
+    Unknown(Box<Decision>),
     Ready(Box<Ready>),
 }
 

@@ -34,3 +34,8 @@ pub mod store;
 pub mod time;
 
 pub use http::app;
+pub mod bench_data;
+pub mod decision_log;
+pub mod explain;
+pub mod reload;
+pub mod replay;

@@ -311,7 +311,7 @@ pub async fn run_file(path: &Path, pack: PolicyPack) -> Result<Outcome, Scenario
             path: path.display().to_string(),
             message,
         })?;
-    let state = AppState::new(engine.clone(), TOKEN, Some("http://turnstile.test".into()));
+    let state = AppState::new(engine.clone(), TOKEN, Some("http://turnstile.test".into()), None);
     let router = http::app(state.clone());
     // Start the subscription-end sweep at `now`, as a server started then would.
     state.ledger().sweep().await.map_err(|e| setup(e.to_string()))?;
@@ -704,4 +704,31 @@ impl From<String> for GivenError {
     fn from(e: String) -> Self {
         GivenError(e)
     }
+}
+
+/// Which policies determined at least one decision.
+#[derive(Debug, Clone)]
+pub struct Coverage {
+    pub covered: Vec<String>,
+    pub uncovered: Vec<String>,
+}
+
+impl Coverage {
+    pub fn total(&self) -> usize {
+        self.covered.len() + self.uncovered.len()
+    }
+
+    pub fn percent(&self) -> f64 {
+        if self.total() == 0 {
+            100.0
+        } else {
+            self.covered.len() as f64 * 100.0 / self.total() as f64
+        }
+    }
+}
+
+/// Splits the pack's policies into those in `determining` and the others.
+pub fn coverage(pack: &PolicyPack, determining: &BTreeSet<String>) -> Coverage {
+    let (covered, uncovered) = pack.meta.keys().cloned().partition(|id| determining.contains(id));
+    Coverage { covered, uncovered }
 }

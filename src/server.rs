@@ -9,6 +9,7 @@ use axum::Router;
 
 use crate::config::Config;
 use crate::decide::Engine;
+use crate::decision_log::{self, DecisionLog};
 use crate::http::{self, AppState};
 use crate::policy::{PackError, PolicyPack, SourceFile};
 use crate::store::{Store, StoreError};
@@ -25,6 +26,8 @@ pub enum StartError {
     Pack(#[from] PackError),
     #[error(transparent)]
     Store(#[from] StoreError),
+    #[error("cannot open the decision log `{path}`: {source}")]
+    DecisionLog { path: String, source: std::io::Error },
     #[error("cannot listen on {addr}: {source}")]
     Bind {
         addr: SocketAddr,
@@ -69,6 +72,8 @@ pub struct Application {
     listener: tokio::net::TcpListener,
     router: Router,
     state: AppState,
+    /// Keeps the policy directory watched while the service runs.
+    _watcher: Option<notify::RecommendedWatcher>,
     /// The generated admin token, if none was configured.
     pub generated_token: Option<String>,
 }
@@ -80,11 +85,27 @@ impl Application {
         let pack = load_pack(policies.as_deref())?;
         let store = Store::open(&config.db)?;
         let engine = Arc::new(Engine::new(pack, store, Clock::system())?);
-        Self::with_engine(config, engine).await
+        if let Some(target) = &config.decision_log {
+            let log = DecisionLog::open(
+                decision_log::Target::parse(target),
+                decision_log::DEFAULT_CAPACITY,
+            )
+            .map_err(|source| StartError::DecisionLog {
+                path: target.display().to_string(),
+                source,
+            })?;
+            engine.set_log(Arc::new(log));
+        }
+        Self::with_engine(config, engine, policies).await
     }
 
-    /// Builds around an engine made elsewhere (tests, scenarios).
-    pub async fn with_engine(config: Config, engine: Arc<Engine>) -> Result<Self, StartError> {
+    /// Builds around an engine made elsewhere (tests, scenarios); `policies` is
+    /// the directory its pack came from, if any (for reloads).
+    pub async fn with_engine(
+        config: Config,
+        engine: Arc<Engine>,
+        policies: Option<PathBuf>,
+    ) -> Result<Self, StartError> {
         let (token, generated_token) = match &config.admin_token {
             Some(t) => (t.clone(), None),
             None => {
@@ -92,7 +113,22 @@ impl Application {
                 (t.clone(), Some(t))
             }
         };
-        let state = AppState::new(engine, &token, config.public_url.clone());
+        let state = AppState::new(engine, &token, config.public_url.clone(), policies);
+        let watcher = if config.watch {
+            match state.reloader().watch() {
+                Ok(w) => w,
+                Err(e) => {
+                    tracing::warn!(error = %e, "cannot watch the policy directory; reload with SIGHUP or POST /v1/admin/reload");
+                    None
+                }
+            }
+        } else {
+            None
+        };
+        #[cfg(unix)]
+        if state.reloader().dir().is_some() {
+            state.reloader().on_sighup();
+        }
         let router = http::app(state.clone());
         let listener = tokio::net::TcpListener::bind(config.addr)
             .await
@@ -104,6 +140,7 @@ impl Application {
             listener,
             router,
             state,
+            _watcher: watcher,
             generated_token,
         })
     }
@@ -124,6 +161,10 @@ impl Application {
             .with_graceful_shutdown(shutdown)
             .await;
         sweeper.abort();
+        // Everything answered is durable already; flush what the log still holds.
+        if let Some(log) = self.state.engine().log() {
+            log.close();
+        }
         self.state.engine().store().close();
         served
     }

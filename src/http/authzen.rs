@@ -187,6 +187,11 @@ pub async fn evaluations(
     Ok(axum::Json(json!({ "evaluations": out })).into_response())
 }
 
+/// Parses one evaluation request (as `POST /access/v1/evaluation` takes it).
+pub fn parse_evaluation(body: &Value) -> Result<Query, ApiError> {
+    query_from(as_object(body, "the body")?, None)
+}
+
 fn as_object<'a>(v: &'a Value, what: &str) -> Result<&'a Map<String, Value>, ApiError> {
     v.as_object()
         .ok_or_else(|| ApiError::bad_request(format!("{what} must be a JSON object")))

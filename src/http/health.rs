@@ -33,3 +33,24 @@ pub async fn ready(State(state): State<AppState>) -> Result<Json<Value>, ApiErro
         "data_revision": state.engine().store().data_revision(),
     })))
 }
+
+/// `POST /v1/admin/reload`: reads, validates and swaps in the policy directory.
+pub async fn reload(State(state): State<AppState>) -> Result<Json<Value>, ApiError> {
+    match state.reloader().reload("api").await {
+        Ok(r) => Ok(Json(json!(r))),
+        Err(e @ crate::reload::ReloadError::Embedded) => {
+            Err(ApiError::conflict("embedded_pack", e.to_string()))
+        }
+        Err(crate::reload::ReloadError::Invalid(e)) => Err(ApiError::Unprocessable {
+            code: "invalid_policies",
+            message: format!(
+                "the new policies were refused ({} problem{}); the previous ones keep serving",
+                e.problems.len(),
+                if e.problems.len() == 1 { "" } else { "s" }
+            ),
+            field: None,
+            details: Some(Box::new(json!({ "problems": e.problems }))),
+        }),
+        Err(e) => Err(ApiError::Internal(e.to_string())),
+    }
+}

@@ -338,9 +338,7 @@ pub(super) fn build(dir: &Path, files: Vec<SourceFile>) -> Result<PolicyPack, Pa
             }
         }
     }
-    if !problems.is_empty() {
-        return Err(PackError { problems });
-    }
+    // Files that parsed are validated even if others did not: every error at once.
 
     // Strict validation, then the shallowest entity level the pack validates at.
     let validator = Validator::new(schema.clone());

@@ -6,6 +6,7 @@
 //! pack, listing every problem with its file, line and column. This module never
 //! touches the database and never decides a request.
 
+pub mod fmt;
 mod load;
 pub mod messages;
 pub mod schema_info;

@@ -46,7 +46,12 @@ impl TestApp {
         let clock = Clock::fixed(time::parse(now).unwrap());
         let engine =
             Arc::new(Engine::new(pack, store.clone(), clock.clone()).unwrap_or_else(|e| panic!("{e}")));
-        let state = AppState::new(engine, TOKEN, Some("https://pdp.test".into()));
+        let state = AppState::new(
+            engine,
+            TOKEN,
+            Some("https://pdp.test".into()),
+            Some(dir.to_path_buf()),
+        );
         Self {
             router: http::app(state.clone()),
             state,

@@ -6,6 +6,9 @@
 mod common;
 mod http_client;
 
+mod authoring;
+mod authzen_conformance;
 mod concurrency;
+mod ledger_api;
 mod scenarios;
 mod story_http;

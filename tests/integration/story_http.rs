@@ -26,7 +26,8 @@ async fn the_articles_story_runs_over_http() {
     let mut config = Config::new(dir.path().join("story.db"), repo_path("policies"));
     config.addr = "127.0.0.1:0".parse().unwrap();
     config.admin_token = Some(TOKEN.into());
-    let app = Application::with_engine(config, engine).await.unwrap();
+    config.watch = false;
+    let app = Application::with_engine(config, engine, None).await.unwrap();
     let addr = app.local_addr().unwrap();
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
     let server = tokio::spawn(app.run_until(async {

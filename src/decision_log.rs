@@ -1,0 +1,198 @@
+//! decision_log: one JSON line per decision, written off the request path.
+//!
+//! Decisions hand their entry to a bounded queue and return at once; a writer
+//! thread turns entries into JSON lines and writes them to a file (appending)
+//! or stdout, flushing whenever the queue runs dry. A full queue drops the
+//! entry and counts it: logging never slows a decision. Closing drains the
+//! queue and flushes.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Mutex, mpsc};
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+/// How many entries may wait for the writer before new ones are dropped.
+pub const DEFAULT_CAPACITY: usize = 65_536;
+
+/// One logged decision.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Entry {
+    pub decision_id: String,
+    /// The time the decision was made at (what `context.now` was), RFC 3339.
+    pub time: String,
+    /// `authzen` (asked by a caller) or `ledger` (a ledger change's check).
+    pub source: String,
+    /// The request, as an AuthZEN evaluation request.
+    pub request: Value,
+    pub decision: bool,
+    pub reasons: Vec<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub errors: Vec<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub unknown: Vec<String>,
+    pub policy_revision: String,
+    pub data_revision: u64,
+    pub latency_us: u64,
+}
+
+/// Where entries go.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Target {
+    Stdout,
+    File(PathBuf),
+}
+
+impl Target {
+    /// `-` means stdout; anything else a file.
+    pub fn parse(s: &Path) -> Self {
+        if s.as_os_str() == "-" {
+            Target::Stdout
+        } else {
+            Target::File(s.to_path_buf())
+        }
+    }
+}
+
+/// The decision log.
+pub struct DecisionLog {
+    tx: Mutex<Option<mpsc::SyncSender<Entry>>>,
+    dropped: AtomicU64,
+    writer: Mutex<Option<std::thread::JoinHandle<u64>>>,
+}
+
+impl DecisionLog {
+    /// Opens the target and starts the writer thread.
+    pub fn open(target: Target, capacity: usize) -> std::io::Result<Self> {
+        let out: Box<dyn Write + Send> = match &target {
+            Target::Stdout => Box::new(std::io::stdout()),
+            Target::File(p) => Box::new(std::fs::OpenOptions::new().create(true).append(true).open(p)?),
+        };
+        let (tx, rx) = mpsc::sync_channel::<Entry>(capacity.max(1));
+        let writer = std::thread::Builder::new()
+            .name("turnstile-decision-log".into())
+            .spawn(move || write_loop(rx, out))?;
+        Ok(Self {
+            tx: Mutex::new(Some(tx)),
+            dropped: AtomicU64::new(0),
+            writer: Mutex::new(Some(writer)),
+        })
+    }
+
+    /// Queues an entry; drops it (and counts) if the queue is full.
+    pub fn record(&self, entry: Entry) {
+        let sent = match self.tx.lock() {
+            Ok(guard) => match guard.as_ref() {
+                Some(tx) => tx.try_send(entry).is_ok(),
+                None => false,
+            },
+            Err(_) => false,
+        };
+        if !sent {
+            self.dropped.fetch_add(1, Ordering::Relaxed);
+            metrics::counter!("turnstile_decision_log_dropped_total").increment(1);
+        }
+    }
+
+    /// Entries dropped because the queue was full (or the log closed).
+    pub fn dropped(&self) -> u64 {
+        self.dropped.load(Ordering::Relaxed)
+    }
+
+    /// Stops accepting entries, writes those queued, flushes; returns how many
+    /// were written in all.
+    pub fn close(&self) -> u64 {
+        if let Ok(mut tx) = self.tx.lock() {
+            tx.take();
+        }
+        let handle = self.writer.lock().ok().and_then(|mut w| w.take());
+        handle.and_then(|h| h.join().ok()).unwrap_or(0)
+    }
+}
+
+impl Drop for DecisionLog {
+    fn drop(&mut self) {
+        self.close();
+    }
+}
+
+fn write_loop(rx: mpsc::Receiver<Entry>, out: Box<dyn Write + Send>) -> u64 {
+    let mut out = std::io::BufWriter::with_capacity(64 * 1024, out);
+    let mut written = 0u64;
+    while let Ok(first) = rx.recv() {
+        let mut next = Some(first);
+        while let Some(entry) = next {
+            if serde_json::to_writer(&mut out, &entry).is_ok() && out.write_all(b"\n").is_ok() {
+                written += 1;
+            }
+            next = rx.try_recv().ok();
+        }
+        // The queue ran dry: make what we have visible.
+        let _ = out.flush();
+    }
+    let _ = out.flush();
+    written
+}
+
+/// Reads a decision log (JSON lines); unreadable lines are returned as errors
+/// with their line number.
+pub fn read(path: &Path) -> std::io::Result<Vec<Result<Entry, String>>> {
+    let text = std::fs::read_to_string(path)?;
+    Ok(text
+        .lines()
+        .enumerate()
+        .filter(|(_, l)| !l.trim().is_empty())
+        .map(|(i, l)| serde_json::from_str(l).map_err(|e| format!("line {}: {e}", i + 1)))
+        .collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn entry(id: &str) -> Entry {
+        Entry {
+            decision_id: id.into(),
+            time: "2026-01-01T00:00:00Z".into(),
+            source: "authzen".into(),
+            request: serde_json::json!({}),
+            decision: true,
+            reasons: vec!["p".into()],
+            errors: vec![],
+            unknown: vec![],
+            policy_revision: "r".into(),
+            data_revision: 1,
+            latency_us: 3,
+        }
+    }
+
+    #[test]
+    fn entries_are_written_as_json_lines_and_flushed_on_close() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("d.jsonl");
+        let log = DecisionLog::open(Target::File(path.clone()), 16).unwrap();
+        for i in 0..5 {
+            log.record(entry(&i.to_string()));
+        }
+        assert_eq!(log.close(), 5);
+        let read = read(&path).unwrap();
+        assert_eq!(read.len(), 5);
+        assert_eq!(read[4].as_ref().unwrap().decision_id, "4");
+    }
+
+    #[test]
+    fn a_full_queue_drops_and_counts_instead_of_waiting() {
+        let (tx, _rx) = mpsc::sync_channel::<Entry>(1);
+        let log = DecisionLog {
+            tx: Mutex::new(Some(tx)),
+            dropped: AtomicU64::new(0),
+            writer: Mutex::new(None),
+        };
+        log.record(entry("a"));
+        log.record(entry("b"));
+        log.record(entry("c"));
+        assert_eq!(log.dropped(), 2);
+    }
+}

@@ -1,0 +1,350 @@
+//! The policy author's loop: explain, coverage, hot reload, decision log, replay.
+
+use axum::http::StatusCode;
+use serde_json::{Value, json};
+
+use crate::common::TestApp;
+
+fn policy<'a>(x: &'a Value, id: &str) -> &'a Value {
+    x["policies"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["id"] == id)
+        .unwrap_or_else(|| panic!("no policy `{id}` in {x}"))
+}
+
+#[tokio::test]
+async fn explain_names_the_failed_condition_for_an_unlicensed_user() {
+    let app = TestApp::licensing();
+    app.provisioned("ex", 1, 1).await;
+    let (s, b) = app
+        .post(
+            "/v1/tenants/ex/users",
+            json!({"id": "nolic", "name": "No Licence", "email": "n@example.com", "role": "admin"}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{b}");
+    let (s, x) = app
+        .post(
+            "/v1/explain",
+            json!({"subject": {"type": "User", "id": "nolic"}, "action": {"name": "access_management"}, "resource": {"type": "Tenant", "id": "ex"}}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{x}");
+    assert_eq!(x["decision"], false);
+    assert_eq!(x["reasons"], json!(["management.unlicensed"]));
+    let p = policy(&x, "management.unlicensed");
+    assert_eq!(p["outcome"], "determining");
+    let clause = &p["clauses"][0];
+    assert_eq!(
+        clause["text"],
+        "context.tenant.provisioned && (!principal.licensed)"
+    );
+    assert!(
+        clause["values"]
+            .as_array()
+            .unwrap()
+            .contains(&json!(["principal.licensed", "false"])),
+        "{clause}"
+    );
+    assert!(
+        clause["values"]
+            .as_array()
+            .unwrap()
+            .contains(&json!(["context.tenant.provisioned", "true"])),
+        "{clause}"
+    );
+    // The permit held but was overridden; the trial policy did not apply because the tenant has a hub.
+    assert_eq!(policy(&x, "management.access")["outcome"], "satisfied");
+    let trial = policy(&x, "trial.expired");
+    assert_eq!(trial["outcome"], "not_applied");
+    assert_eq!(trial["clauses"][0]["passed"], false);
+    assert_eq!(trial["clauses"][0]["text"], "!context.tenant.provisioned");
+}
+
+#[tokio::test]
+async fn explain_names_the_failed_condition_for_seat_exhaustion() {
+    let app = TestApp::licensing();
+    app.provisioned("full", 1, 1).await;
+    let (s, b) = app
+        .post(
+            "/v1/tenants/full/operators",
+            json!({"id": "o1", "number": 1, "name": "One", "by": "full-admin"}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{b}");
+    let (s, x) = app
+        .post(
+            "/v1/explain",
+            json!({"subject": {"type": "User", "id": "full-admin"}, "action": {"name": "add_operator"}, "resource": {"type": "Tenant", "id": "full"}}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{x}");
+    assert_eq!(x["decision"], false);
+    let p = policy(&x, "operators.seats_exhausted");
+    assert_eq!(p["outcome"], "determining");
+    assert_eq!(
+        p["message"]["en"],
+        "You are currently using all available licenses for Operators. Please contact support for more information."
+    );
+    let values = p["clauses"][0]["values"].as_array().unwrap();
+    assert!(
+        values.contains(&json!(["context.tenant.seats.shop_floor.free", "0"])),
+        "{values:?}"
+    );
+    // The account's permit is out of scope for a user.
+    let by_account = policy(&x, "operators.manage_by_account");
+    assert_eq!(by_account["outcome"], "out_of_scope");
+    assert_eq!(by_account["scope"]["text"], "principal is Account");
+}
+
+#[tokio::test]
+async fn explain_of_a_default_deny_shows_why_each_permit_failed() {
+    let app = TestApp::licensing();
+    app.provisioned("dd", 1, 2).await;
+    let (s, b) = app
+        .post(
+            "/v1/tenants/dd/users",
+            json!({"id": "vic", "name": "Vic", "email": "v@example.com", "role": "viewer"}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{b}");
+    assert_eq!(
+        app.call("PUT", "/v1/users/vic/license", None).await.0,
+        StatusCode::OK
+    );
+    let (_, x) = app
+        .post(
+            "/v1/explain",
+            json!({"subject": {"type": "User", "id": "vic"}, "action": {"name": "edit"}, "resource": {"type": "Category", "id": "reports"}}),
+        )
+        .await;
+    assert_eq!(x["decision"], false);
+    assert_eq!(x["reasons"], json!([]));
+    let edit = policy(&x, "levels.edit");
+    assert_eq!(edit["outcome"], "not_applied");
+    assert_eq!(edit["clauses"][0]["passed"], false);
+}
+
+/// A copy of the licensing pack in a temporary directory, to edit.
+fn pack_copy() -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    for e in std::fs::read_dir(crate::common::repo_path("policies")).unwrap() {
+        let p = e.unwrap().path();
+        std::fs::copy(&p, dir.path().join(p.file_name().unwrap())).unwrap();
+    }
+    dir
+}
+
+fn edit(dir: &std::path::Path, file: &str, from: &str, to: &str) {
+    let path = dir.join(file);
+    let text = std::fs::read_to_string(&path).unwrap();
+    assert!(text.contains(from), "`{from}` not in {file}");
+    std::fs::write(&path, text.replace(from, to)).unwrap();
+}
+
+#[tokio::test]
+async fn a_broken_policy_file_is_refused_with_its_errors_and_the_old_set_keeps_serving() {
+    let dir = pack_copy();
+    let app = TestApp::with_pack(dir.path(), "2026-01-01T00:00:00Z");
+    app.provisioned("rl", 1, 1).await;
+    let (_, before) = app.get("/health/ready").await;
+    let (allowed, _) = app
+        .evaluate(("User", "rl-admin"), "access_management", ("Tenant", "rl"))
+        .await;
+    assert!(allowed);
+
+    edit(
+        dir.path(),
+        "management.cedar",
+        "when { principal in resource };",
+        "when { principal.nope };",
+    );
+    std::fs::write(
+        dir.path().join("broken.cedar"),
+        "@id(\"x\")\npermit (principal, action, resource) when { ",
+    )
+    .unwrap();
+    let (s, body) = app.post("/v1/admin/reload", json!({})).await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+    assert_eq!(body["error"]["code"], "invalid_policies");
+    let problems = body["error"]["details"]["problems"].as_array().unwrap();
+    assert!(
+        problems
+            .iter()
+            .any(|p| p["file"] == "broken.cedar" && p["line"].is_u64()),
+        "{problems:?}"
+    );
+    assert!(
+        problems
+            .iter()
+            .any(|p| p["file"] == "management.cedar" && p["line"].is_u64()),
+        "{problems:?}"
+    );
+
+    let (_, after) = app.get("/health/ready").await;
+    assert_eq!(after["policy_revision"], before["policy_revision"]);
+    let (allowed, answer) = app
+        .evaluate(("User", "rl-admin"), "access_management", ("Tenant", "rl"))
+        .await;
+    assert!(allowed, "{answer}");
+    assert_eq!(answer["context"]["policy_revision"], before["policy_revision"]);
+}
+
+#[tokio::test]
+async fn a_valid_change_is_swapped_in_and_carries_its_new_revision() {
+    let dir = pack_copy();
+    let app = TestApp::with_pack(dir.path(), "2026-01-01T00:00:00Z");
+    app.provisioned("sw", 1, 1).await;
+    let (_, before) = app.get("/health/ready").await;
+    edit(
+        dir.path(),
+        "management.cedar",
+        "@message_en(\"Please contact Fusion Operations for license changes\")",
+        "@message_en(\"Licences are changed in your vendor account\")",
+    );
+    let (s, r) = app.post("/v1/admin/reload", json!({})).await;
+    assert_eq!(s, StatusCode::OK, "{r}");
+    assert_eq!(r["changed"], true);
+    assert_ne!(r["revision"], before["policy_revision"]);
+    let (_, answer) = app
+        .evaluate(("User", "sw-admin"), "change_license", ("Tenant", "sw"))
+        .await;
+    assert_eq!(
+        answer["context"]["message"]["en"],
+        "Licences are changed in your vendor account"
+    );
+    assert_eq!(answer["context"]["policy_revision"], r["revision"]);
+    // Reloading the same files changes nothing.
+    let (_, again) = app.post("/v1/admin/reload", json!({})).await;
+    assert_eq!(again["changed"], false);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn reloading_50_times_under_load_loses_no_request() {
+    let dir = pack_copy();
+    let app = std::sync::Arc::new(TestApp::with_pack(dir.path(), "2026-01-01T00:00:00Z"));
+    app.provisioned("ld", 1, 1).await;
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let mut workers = Vec::new();
+    for _ in 0..4 {
+        let (app, stop) = (app.clone(), stop.clone());
+        workers.push(tokio::spawn(async move {
+            let mut answered = 0u32;
+            let mut revisions = std::collections::BTreeSet::new();
+            while !stop.load(std::sync::atomic::Ordering::SeqCst) {
+                let (allowed, answer) = app
+                    .evaluate(("User", "ld-admin"), "access_management", ("Tenant", "ld"))
+                    .await;
+                assert!(allowed, "{answer}");
+                revisions.insert(answer["context"]["policy_revision"].as_str().unwrap().to_string());
+                answered += 1;
+            }
+            (answered, revisions)
+        }));
+    }
+    let management = dir.path().join("management.cedar");
+    let original = std::fs::read_to_string(&management).unwrap();
+    for i in 0..50 {
+        let text = original.replace(
+            "@description(\"a user may open the management interface of their own tenant\")",
+            &format!("@description(\"a user may open the management interface of their own tenant (v{i})\")"),
+        );
+        std::fs::write(&management, text).unwrap();
+        let (s, r) = app.post("/v1/admin/reload", json!({})).await;
+        assert_eq!(s, StatusCode::OK, "{r}");
+        assert_eq!(r["changed"], true);
+    }
+    stop.store(true, std::sync::atomic::Ordering::SeqCst);
+    let mut total = 0;
+    let mut seen = std::collections::BTreeSet::new();
+    for w in workers {
+        let (n, revs) = w.await.unwrap();
+        total += n;
+        seen.extend(revs);
+    }
+    assert!(total > 0);
+    assert!(seen.len() > 1, "requests saw only {seen:?}");
+}
+
+#[tokio::test]
+async fn replay_finds_exactly_the_flips_of_a_grace_period_cut_from_30_to_15_days() {
+    let app = TestApp::licensing();
+    let log_dir = tempfile::tempdir().unwrap();
+    let log_path = log_dir.path().join("decisions.jsonl");
+    let log = std::sync::Arc::new(
+        turnstile::decision_log::DecisionLog::open(
+            turnstile::decision_log::Target::File(log_path.clone()),
+            1024,
+        )
+        .unwrap(),
+    );
+    app.state.engine().set_log(log.clone());
+    let now = turnstile::time::parse("2026-01-01T00:00:00Z").unwrap();
+    // Tenant `late-d` is exactly `d` days past an unpaid due date, d = 0..=40.
+    for d in 0..=40 {
+        let t = format!("late-{d}");
+        let acct = format!("{t}-acct");
+        assert_eq!(
+            app.post("/v1/accounts", json!({"id": acct, "name": "A"})).await.0,
+            StatusCode::CREATED
+        );
+        assert_eq!(
+            app.post(
+                &format!("/v1/accounts/{acct}/tenants"),
+                json!({"id": t, "name": "T"})
+            )
+            .await
+            .0,
+            StatusCode::CREATED
+        );
+        let user = json!({"id": format!("{t}-u"), "name": "U", "email": "u@example.com", "role": "admin"});
+        assert_eq!(
+            app.post(&format!("/v1/tenants/{t}/users"), user).await.0,
+            StatusCode::CREATED
+        );
+        let due = turnstile::time::format(now - d * 86_400);
+        let sub = json!({"kind": "user", "quantity": 1, "starts_at": "2025-01-01T00:00:00Z", "ends_at": "2027-01-01T00:00:00Z", "payment_due_at": due});
+        assert_eq!(
+            app.post(&format!("/v1/tenants/{t}/subscriptions"), sub).await.0,
+            StatusCode::CREATED
+        );
+        assert_eq!(
+            app.post(&format!("/v1/accounts/{acct}/hubs"), json!({"name": "H"}))
+                .await
+                .0,
+            StatusCode::CREATED
+        );
+        assert_eq!(
+            app.call("PUT", &format!("/v1/users/{t}-u/license"), None).await.0,
+            StatusCode::OK
+        );
+        let (allowed, _) = app
+            .evaluate(("User", &format!("{t}-u")), "access_management", ("Tenant", &t))
+            .await;
+        assert_eq!(allowed, d < 30, "day {d}");
+    }
+    log.close();
+
+    let candidate = pack_copy();
+    edit(
+        candidate.path(),
+        "payment.cedar",
+        "context.tenant.earliest_unpaid_due_at + 30 * 86400",
+        "context.tenant.earliest_unpaid_due_at + 15 * 86400",
+    );
+    let entries = turnstile::decision_log::read(&log_path).unwrap();
+    let baseline = turnstile::policy::PolicyPack::load(&crate::common::repo_path("policies")).unwrap();
+    let candidate = turnstile::policy::PolicyPack::load(candidate.path()).unwrap();
+    let report = turnstile::replay::replay(&app.store, baseline, candidate, &entries, "authzen").unwrap();
+    assert_eq!(report.replayed, 41);
+    assert_eq!(report.drifted, 0);
+    let flipped: Vec<String> = report.flips.iter().map(|f| f.resource.clone()).collect();
+    let expected: Vec<String> = (15..30).map(|d| format!("Tenant::\"late-{d}\"")).collect();
+    assert_eq!(flipped, expected);
+    for f in &report.flips {
+        assert!(f.was && !f.now, "{f:?}");
+        assert_eq!(f.policies, vec!["payment.locked".to_string()]);
+    }
+}

@@ -156,6 +156,9 @@ pub enum DecideError {
     BadInput(String),
     #[error(transparent)]
     Store(#[from] StoreError),
+    /// Asked to decide from memory alone, the engine needs the database.
+    #[error("the decision needs the database")]
+    NeedsIo,
 }
 
 impl From<SliceError> for DecideError {
@@ -163,6 +166,7 @@ impl From<SliceError> for DecideError {
         match e {
             SliceError::Store(e) => DecideError::Store(e),
             SliceError::Properties(m) => DecideError::BadInput(m),
+            SliceError::NeedsIo => DecideError::NeedsIo,
         }
     }
 }
@@ -184,11 +188,21 @@ impl Engine {
     /// An engine serving `pack` over `store`. Refuses a pack whose ledger types the
     /// ledger cannot build to its schema.
     pub fn new(pack: PolicyPack, store: Store, clock: Clock) -> Result<Self, PackError> {
+        Self::with_cache(pack, store, clock, crate::slice::DEFAULT_CACHE_CAPACITY)
+    }
+
+    /// [`Engine::new`] with an entity cache of `capacity` entities (0: none).
+    pub fn with_cache(
+        pack: PolicyPack,
+        store: Store,
+        clock: Clock,
+        capacity: usize,
+    ) -> Result<Self, PackError> {
         check_ledger_types(&pack)?;
         Ok(Self {
             pack: ArcSwap::from_pointee(pack),
             store,
-            slicer: Slicer::default(),
+            slicer: Slicer::new(capacity),
             notices: NoticeCache::default(),
             clock,
             authorizer: Authorizer::new(),
@@ -250,10 +264,23 @@ impl Engine {
 
     /// Decides `q` on committed data, now. Blocking (reads SQLite on a cache miss).
     pub fn decide(&self, q: &Query) -> Result<Decision, DecideError> {
+        self.decide_from(q, Source::Store(&self.store))
+    }
+
+    /// Decides `q` from cached entities alone, or returns `None` when the
+    /// database is needed: a cheap decision can then run on an async worker.
+    pub fn decide_in_memory(&self, q: &Query) -> Option<Result<Decision, DecideError>> {
+        match self.decide_from(q, Source::Memory(&self.store)) {
+            Err(DecideError::NeedsIo) => None,
+            other => Some(other),
+        }
+    }
+
+    fn decide_from(&self, q: &Query, source: Source<'_>) -> Result<Decision, DecideError> {
         let started = std::time::Instant::now();
         let pack = self.pack.load();
         let now = self.clock.now();
-        let d = self.decide_with(&pack, Source::Store(&self.store), now, q)?;
+        let d = self.decide_with(&pack, source, now, q)?;
         self.record("authzen", q, &d, now, started);
         Ok(d)
     }
@@ -276,7 +303,7 @@ impl Engine {
         now: i64,
         q: &Query,
     ) -> Result<Decision, DecideError> {
-        let cached = matches!(source, Source::Store(_));
+        let cached = matches!(source, Source::Store(_) | Source::Memory(_));
         let prepared = match self.prepare(pack, source, now, q)? {
             Prepared::Unknown(d) => return Ok(*d),
             Prepared::Ready(p) => p,
@@ -498,7 +525,7 @@ impl Engine {
         q: &Query,
     ) -> Result<Option<Vec<RuleTimes>>, DecideError> {
         let pack = self.pack.load();
-        let cached = matches!(source, Source::Store(_));
+        let cached = matches!(source, Source::Store(_) | Source::Memory(_));
         match self.prepare(&pack, source, now, q)? {
             Prepared::Ready(p) => Ok(p
                 .tenant

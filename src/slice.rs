@@ -103,12 +103,18 @@ pub enum SliceError {
     /// Request properties that Cedar refused for this entity type.
     #[error("{0}")]
     Properties(String),
+    /// A [`Source::Memory`] slice needed an entity that is not cached.
+    #[error("the slice needs the database")]
+    NeedsIo,
 }
 
 /// Where entities are read from.
 pub enum Source<'a> {
     /// Committed data, through the cache.
     Store(&'a Store),
+    /// Committed data from the cache alone: fails with [`SliceError::NeedsIo`]
+    /// rather than touch the database, so a decision can run on an async worker.
+    Memory(&'a Store),
     /// A write transaction in progress: read through its connection, never
     /// cached, so a ledger check sees exactly the rows it is about to change.
     Conn(&'a Connection),
@@ -117,6 +123,8 @@ pub enum Source<'a> {
 /// Builds slices; holds the entity cache.
 pub struct Slicer {
     cache: quick_cache::sync::Cache<EntityUid, Arc<Cached>>,
+    /// False when built with capacity 0: every entity is read from the database.
+    enabled: bool,
 }
 
 impl Default for Slicer {
@@ -126,9 +134,11 @@ impl Default for Slicer {
 }
 
 impl Slicer {
+    /// A slicer caching up to `capacity` entities (0: no cache at all).
     pub fn new(capacity: usize) -> Self {
         Self {
             cache: quick_cache::sync::Cache::new(capacity.max(16)),
+            enabled: capacity > 0,
         }
     }
 
@@ -261,6 +271,7 @@ impl<'a> SliceBuilder<'a> {
     fn conn(&mut self) -> Result<&Connection, SliceError> {
         match self.source {
             Source::Conn(c) => Ok(c),
+            Source::Memory(_) => Err(SliceError::NeedsIo),
             Source::Store(store) => {
                 if self.reader.is_none() {
                     self.reader = Some(store.reader()?);
@@ -277,8 +288,8 @@ impl<'a> SliceBuilder<'a> {
     fn fetch(&mut self, uid: &EntityUid) -> Result<Option<Arc<Cached>>, SliceError> {
         let now = self.now;
         let store = match self.source {
-            Source::Store(s) => Some(s),
-            Source::Conn(_) => None,
+            Source::Store(s) | Source::Memory(s) if self.slicer.enabled => Some(s),
+            Source::Store(_) | Source::Memory(_) | Source::Conn(_) => None,
         };
         if let Some(store) = store {
             if let Some(c) = self.slicer.cache.get(uid) {

@@ -189,6 +189,7 @@ impl From<DecideError> for ApiError {
         match e {
             DecideError::BadInput(m) => ApiError::bad_request(m),
             DecideError::Store(e) => e.into(),
+            DecideError::NeedsIo => ApiError::Internal("a decision needed the database unexpectedly".into()),
         }
     }
 }

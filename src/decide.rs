@@ -329,7 +329,7 @@ impl Engine {
                 .push(format!("action `{}` is not in the schema", q.action.name));
             return Ok(Prepared::Unknown(Box::new(d)));
         };
-        let Some(action) = action_uid(&q.action.name) else {
+        let Some(action) = pack.action_uid(&q.action.name) else {
             d.unknown
                 .push(format!("action `{}` is not a valid action name", q.action.name));
             return Ok(Prepared::Unknown(Box::new(d)));
@@ -348,10 +348,10 @@ impl Engine {
         if !d.unknown.is_empty() {
             return Ok(Prepared::Unknown(Box::new(d)));
         }
-        let principal = entity_uid(&q.subject.ty, &q.subject.id).ok_or_else(|| {
+        let principal = pack.entity_uid(&q.subject.ty, &q.subject.id).ok_or_else(|| {
             DecideError::BadInput(format!("`{}` is not a valid entity type name", q.subject.ty))
         })?;
-        let resource = entity_uid(&q.resource.ty, &q.resource.id).ok_or_else(|| {
+        let resource = pack.entity_uid(&q.resource.ty, &q.resource.id).ok_or_else(|| {
             DecideError::BadInput(format!("`{}` is not a valid entity type name", q.resource.ty))
         })?;
 
@@ -403,8 +403,20 @@ impl Engine {
             return Ok(Prepared::Unknown(Box::new(d)));
         }
 
-        // The server's facts.
+        // The server's facts. With nothing from the caller and nothing else
+        // required, the context is built directly from them (no JSON round trip).
+        let caller_context = !ctx.is_empty();
+        let mut fast: Vec<(String, cedar_policy::RestrictedExpression)> = Vec::with_capacity(2);
         if let Some(attr) = action_info.context.attrs.get("now") {
+            fast.push((
+                "now".into(),
+                match &attr.ty {
+                    Ty::Extension(e) if e == "datetime" => {
+                        cedar_policy::RestrictedExpression::new_datetime(crate::time::format(now))
+                    }
+                    _ => cedar_policy::RestrictedExpression::new_long(now),
+                },
+            ));
             let v = match &attr.ty {
                 Ty::Extension(e) if e == "datetime" => {
                     serde_json::json!({"__extn": {"fn": "datetime", "arg": crate::time::format(now)}})
@@ -422,8 +434,12 @@ impl Engine {
                     .and_then(|c| c.tenant.clone())
                     .or_else(|| r.as_ref().and_then(|c| c.tenant.clone()));
                 if let Some(id) = id {
-                    if let Some(uid) = entity_uid(tenant_type, &id) {
+                    if let Some(uid) = pack.entity_uid(tenant_type, &id) {
                         let cached = slice.root(&uid)?;
+                        fast.push((
+                            "tenant".into(),
+                            cedar_policy::RestrictedExpression::new_entity_uid(uid.clone()),
+                        ));
                         ctx.insert(
                             "tenant".into(),
                             serde_json::json!({"__entity": {"type": tenant_type, "id": id}}),
@@ -437,8 +453,18 @@ impl Engine {
                 }
             }
         }
-        let context = Context::from_json_value(Value::Object(ctx.clone()), Some((&pack.schema, &action)))
-            .map_err(|e| DecideError::BadInput(format!("context: {e}")))?;
+        let only_server_facts = !caller_context
+            && action_info
+                .context
+                .attrs
+                .iter()
+                .all(|(k, a)| !a.required || fast.iter().any(|(f, _)| f == k));
+        let context = if only_server_facts {
+            Context::from_pairs(fast).map_err(|e| DecideError::BadInput(format!("context: {e}")))?
+        } else {
+            Context::from_json_value(Value::Object(ctx.clone()), Some((&pack.schema, &action)))
+                .map_err(|e| DecideError::BadInput(format!("context: {e}")))?
+        };
         let entities = slice.finish(pack.action_entity(&action))?;
         let request = Request::new(principal.clone(), action.clone(), resource.clone(), context, None)
             .map_err(|e| DecideError::BadInput(e.to_string()))?;

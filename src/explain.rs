@@ -16,12 +16,13 @@ use crate::policy::{Messages, PolicyPack};
 use crate::slice::Source;
 
 /// The whole answer to "why?".
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct Explanation {
     pub decision: bool,
     pub reasons: Vec<String>,
     pub errors: Vec<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
     pub message: Option<Messages>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub unknown: Vec<String>,
@@ -31,55 +32,67 @@ pub struct Explanation {
     pub policies: Vec<PolicyTrace>,
 }
 
-#[derive(Debug, Clone, Serialize)]
+/// The request as Cedar saw it.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct ExplainedRequest {
     pub principal: String,
     pub action: String,
     pub resource: String,
+    #[schema(format = DateTime)]
     pub at: String,
+    /// The Cedar context the policies read.
+    #[schema(value_type = Object)]
     pub context: Value,
 }
 
 /// How one policy fared.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct PolicyTrace {
     pub id: String,
+    /// `permit` or `forbid`.
     pub effect: &'static str,
     pub file: String,
     pub line: usize,
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
     pub description: Option<String>,
     /// `determining`, `satisfied` (held, but another policy decided), `not_applied`,
     /// `out_of_scope` or `error`.
     pub outcome: &'static str,
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
     pub message: Option<Messages>,
     /// The scope constraint that did not match, if any.
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
     pub scope: Option<Check>,
     /// Each clause, evaluated on its own, in order.
     pub clauses: Vec<Check>,
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
     pub error: Option<String>,
 }
 
 /// One scope constraint or clause, evaluated.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct Check {
     /// `scope`, `when` or `unless`.
     pub kind: &'static str,
     pub text: String,
-    /// What it evaluated to (`None`: it failed to evaluate).
+    /// What it evaluated to (`null`: it failed to evaluate).
+    #[schema(required = true)]
     pub value: Option<bool>,
     /// Whether it let the policy apply (`when` true, `unless` false).
     pub passed: bool,
     /// For a failed clause: the part that made it fail (a conjunct of a `when`,
     /// a disjunct of an `unless`).
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
     pub because: Option<String>,
     /// The values it read: attribute paths and variables, as Cedar prints them.
     pub values: Vec<(String, String)>,
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
     pub error: Option<String>,
 }
 

@@ -34,12 +34,15 @@ pub fn probe_action() -> EntityUid {
 }
 
 /// A notice as people see it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct Notice {
+    /// What the notice is about, as its policy says (`trial`, `payment_overdue`
+    /// in the licensing pack).
     pub kind: String,
     /// Whole days left before the forbid applies, rounded up.
     pub days_left: i64,
     /// When the forbid applies (RFC 3339).
+    #[schema(format = DateTime)]
     pub until: String,
     pub message: Messages,
     /// The policy that announces itself.

@@ -17,7 +17,7 @@ use crate::decide::Engine;
 use crate::policy::{PackError, PolicyPack, Problem};
 
 /// What a reload did.
-#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Serialize, PartialEq, Eq, utoipa::ToSchema)]
 pub struct Reloaded {
     /// The revision serving now.
     pub revision: String,

@@ -11,6 +11,9 @@ use std::collections::{HashMap, HashSet, VecDeque};
 use std::sync::Arc;
 
 use cedar_policy::{Entities, Entity, EntityUid, EvalResult};
+use cedar_policy_core::ast::Entity as CoreEntity;
+use cedar_policy_core::entities::{Entities as CoreEntities, NoEntitiesSchema, TCComputation};
+use cedar_policy_core::extensions::Extensions;
 use rusqlite::Connection;
 use serde_json::{Map, Value};
 
@@ -24,7 +27,11 @@ pub const DEFAULT_CACHE_CAPACITY: usize = 100_000;
 /// A built entity and what the slicer needs to know about it.
 #[derive(Debug)]
 pub struct Cached {
-    pub entity: Entity,
+    /// The entity, shared with every slice that holds it (never copied).
+    shared: Arc<CoreEntity>,
+    /// Whether its parents are its whole ancestry (true of everything the
+    /// ledger builds): a slice of such entities needs no transitive closure.
+    closed: bool,
     /// Direct parents.
     pub parents: Vec<EntityUid>,
     /// Entities its attributes point to (outside sets, which cannot be dereferenced).
@@ -55,18 +62,26 @@ impl Cached {
         self.built_at
     }
 
+    /// The entity, as the Cedar API sees it (a copy).
+    pub fn entity(&self) -> Entity {
+        Entity::from(CoreEntity::clone(&self.shared))
+    }
+
+    #[allow(clippy::too_many_arguments)]
     fn new(
         entity: Entity,
+        closed: bool,
         tenant: Option<String>,
         scope: String,
         built_at: u64,
         now: i64,
         valid_until: Option<i64>,
     ) -> Self {
-        let parents = entity.clone().into_inner().2.into_iter().collect();
+        let parents: Vec<EntityUid> = entity.clone().into_inner().2.into_iter().collect();
         let refs = attribute_refs(&entity);
         Self {
-            entity,
+            closed: closed || parents.is_empty(),
+            shared: Arc::new(entity.as_ref().clone()),
             parents,
             refs,
             tenant,
@@ -196,7 +211,7 @@ impl<'a> SliceBuilder<'a> {
         let stored = self.fetch(uid)?;
         let (mut json, tenant) = match &stored {
             Some(c) => (
-                c.entity
+                c.entity()
                     .to_json_value()
                     .map_err(|e| SliceError::Properties(e.to_string()))?,
                 c.tenant.clone(),
@@ -215,8 +230,17 @@ impl<'a> SliceBuilder<'a> {
                 attrs.insert(k.clone(), v.clone());
             }
         }
+        let closed = stored.as_ref().is_some_and(|c| c.closed);
         let built = match Entity::from_json_value(json, Some(&self.pack.schema)) {
-            Ok(e) => Some(Arc::new(Cached::new(e, tenant, String::new(), 0, self.now, None))),
+            Ok(e) => Some(Arc::new(Cached::new(
+                e,
+                closed,
+                tenant,
+                String::new(),
+                0,
+                self.now,
+                None,
+            ))),
             Err(e) if stored.is_some() => return Err(SliceError::Properties(e.to_string())),
             Err(_) => None,
         };
@@ -248,14 +272,24 @@ impl<'a> SliceBuilder<'a> {
                 }
             }
         }
-        let entities = self
-            .loaded
-            .into_values()
-            .flatten()
-            .map(|c| c.entity.clone())
-            .chain(action.cloned());
-        Entities::from_entities(entities, None)
-            .map_err(|e| SliceError::Store(StoreError::Corrupt(e.to_string())))
+        let members: Vec<Arc<Cached>> = self.loaded.into_values().flatten().collect();
+        let corrupt = |e: &dyn std::fmt::Display| SliceError::Store(StoreError::Corrupt(e.to_string()));
+        if members.iter().all(|c| c.closed) {
+            // Every entity carries its whole ancestry: share them as they are.
+            let action = action.map(|a| Arc::new(a.as_ref().clone()));
+            let shared = members.iter().map(|c| c.shared.clone()).chain(action);
+            let core = CoreEntities::new()
+                .add_entities(
+                    shared,
+                    None::<&NoEntitiesSchema>,
+                    TCComputation::AssumeAlreadyComputed,
+                    Extensions::all_available(),
+                )
+                .map_err(|e| corrupt(&e))?;
+            return Ok(Entities::from(core));
+        }
+        let entities = members.iter().map(|c| c.entity()).chain(action.cloned());
+        Entities::from_entities(entities, None).map_err(|e| corrupt(&e))
     }
 
     fn visit(&mut self, uid: &EntityUid, depth: u32) -> Result<(), SliceError> {
@@ -301,17 +335,28 @@ impl<'a> SliceBuilder<'a> {
                 }
             }
         }
-        let built_at = store.map(|s| s.generations().current()).unwrap_or(0);
+        let built_at = match self.source {
+            Source::Store(s) | Source::Memory(s) => s.generations().current(),
+            Source::Conn(_) => 0,
+        };
         let ty = uid.type_name().to_string();
         let pack = self.pack;
         let conn = self.conn()?;
         let built = if pack.ledger_types.contains(&ty) {
             ledger::entities::load(conn, &ty, uid.id().unescaped(), now)?
-                .map(|b| Cached::new(b.entity, b.tenant, b.scope, built_at, now, b.valid_until))
+                .map(|b| Cached::new(b.entity, true, b.tenant, b.scope, built_at, now, b.valid_until))
         } else {
             match generic::get(conn, &ty, uid.id().unescaped())? {
                 Some(json) => match Entity::from_json_str(&json, Some(&pack.schema)) {
-                    Ok(e) => Some(Cached::new(e, None, scope::GENERIC.into(), built_at, now, None)),
+                    Ok(e) => Some(Cached::new(
+                        e,
+                        false,
+                        None,
+                        scope::GENERIC.into(),
+                        built_at,
+                        now,
+                        None,
+                    )),
                     // Stored under an older schema and no longer valid: unknown.
                     Err(_) => None,
                 },

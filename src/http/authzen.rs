@@ -11,14 +11,24 @@ use axum::response::{IntoResponse, Response};
 use serde_json::{Map, Value, json};
 
 use super::AppState;
-use super::error::ApiError;
+use super::error::{ApiError, BadRequest, Internal, PayloadTooLarge};
 use super::json::Json;
+use super::openapi::{
+    Discovery, EvaluationRequest, EvaluationResponse, EvaluationsAnswer, EvaluationsRequest,
+};
 use crate::decide::{ActionTarget, Decision, Query, Target};
 
 /// The most evaluations one batch may carry.
 pub const MAX_BATCH: usize = 1000;
 
 /// `GET /.well-known/authzen-configuration`
+#[utoipa::path(
+    get,
+    path = "/.well-known/authzen-configuration",
+    tag = "authzen",
+    summary = "The PDP's metadata (AuthZEN Discovery)",
+    responses((status = 200, description = "The endpoints of this PDP", body = Discovery)),
+)]
 pub async fn discovery(State(state): State<AppState>, headers: HeaderMap) -> Response {
     let base = state.public_url(&headers);
     axum::Json(json!({
@@ -30,6 +40,24 @@ pub async fn discovery(State(state): State<AppState>, headers: HeaderMap) -> Res
 }
 
 /// `POST /access/v1/evaluation`
+#[utoipa::path(
+    post,
+    path = "/access/v1/evaluation",
+    tag = "authzen",
+    summary = "One decision (AuthZEN Access Evaluation)",
+    description = "`properties` in the request overlay the stored entity's attributes for this one \
+        decision. A subject or resource that is not stored is evaluated from its request properties \
+        alone; with none that satisfy the schema it is unknown, and the answer is a deny (200), not \
+        an error. Keys the schema does not declare are ignored; a declared key of the wrong type is a 400.",
+    request_body = EvaluationRequest,
+    responses(
+        (status = 200, description = "The decision, with its context; a deny is a 200 too",
+            body = EvaluationResponse),
+        (status = 400, response = BadRequest),
+        (status = 413, response = PayloadTooLarge),
+        (status = 500, response = Internal),
+    ),
+)]
 pub async fn evaluation(
     State(state): State<AppState>,
     Json(body): Json<Value>,
@@ -54,6 +82,25 @@ enum Semantic {
 }
 
 /// `POST /access/v1/evaluations`
+#[utoipa::path(
+    post,
+    path = "/access/v1/evaluations",
+    tag = "authzen",
+    summary = "A batch of decisions (AuthZEN Access Evaluations)",
+    description = "Top-level `subject`, `action`, `resource` and `context` are defaults for the items \
+        that lack them. `options.evaluations_semantic` is `execute_all` (default), `deny_on_first_deny` \
+        or `permit_on_first_permit`. An item that cannot be evaluated is a deny carrying its error, \
+        not a failed batch.",
+    request_body = EvaluationsRequest,
+    responses(
+        (status = 200, description = "One decision per item, in order (items carry no `context` \
+            unless `options.include_context`); a single decision when the request has no `evaluations`",
+            body = EvaluationsAnswer),
+        (status = 400, response = BadRequest),
+        (status = 413, response = PayloadTooLarge),
+        (status = 500, response = Internal),
+    ),
+)]
 pub async fn evaluations(
     State(state): State<AppState>,
     Json(body): Json<Value>,

@@ -5,12 +5,34 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 
 use super::AppState;
-use super::error::ApiError;
+use super::error::{ApiError, BadRequest, Conflict, Internal, PayloadTooLarge, Unauthorized, Unprocessable};
 use super::json::Json;
+use super::openapi::{CedarEntity, EntitiesStored, EntityPage};
 use crate::import::{self, ImportError};
 use crate::store::entities;
 
 /// `PUT /v1/entities`: upserts an array of Cedar entities, all or nothing.
+#[utoipa::path(
+    put,
+    path = "/v1/entities",
+    tag = "admin",
+    operation_id = "put_entities",
+    summary = "Upsert entities of other packs",
+    description = "Upserts an array of Cedar entities (Cedar's entity JSON format), validated against \
+        the pack's schema, all or nothing. Entities of the ledger's own types are refused (409 \
+        `ledger_type`); invalid ones are a 422 `invalid_entities`.",
+    security(("admin_token" = [])),
+    request_body = Vec<CedarEntity>,
+    responses(
+        (status = 200, description = "How many were stored", body = EntitiesStored),
+        (status = 400, response = BadRequest),
+        (status = 401, response = Unauthorized),
+        (status = 409, response = Conflict),
+        (status = 413, response = PayloadTooLarge),
+        (status = 422, response = Unprocessable),
+        (status = 500, response = Internal),
+    ),
+)]
 pub async fn put(
     State(state): State<AppState>,
     Json(body): Json<Value>,
@@ -29,16 +51,36 @@ pub async fn put(
     })))
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct ListParams {
+    /// Only entities of this Cedar type.
     #[serde(rename = "type")]
     ty: Option<String>,
+    /// Start after this entity (with `after_id`; the previous page's `next`).
     after_type: Option<String>,
     after_id: Option<String>,
+    /// Page size, 1 to 1000 (default 100).
+    #[param(minimum = 1, maximum = 1000, default = 100)]
     limit: Option<usize>,
 }
 
 /// `GET /v1/entities?type=T&limit=N&after_type=..&after_id=..`: one page.
+#[utoipa::path(
+    get,
+    path = "/v1/entities",
+    tag = "admin",
+    operation_id = "list_entities",
+    summary = "List stored entities, one page at a time",
+    security(("admin_token" = [])),
+    params(ListParams),
+    responses(
+        (status = 200, description = "One page, sorted by type then id", body = EntityPage),
+        (status = 400, response = BadRequest),
+        (status = 401, response = Unauthorized),
+        (status = 500, response = Internal),
+    ),
+)]
 pub async fn list(
     State(state): State<AppState>,
     Query(p): Query<ListParams>,

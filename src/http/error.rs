@@ -6,7 +6,7 @@ use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
 
 use crate::decide::{DecideError, Decision};
-use crate::policy::Messages;
+use crate::policy::{Messages, Problem};
 use crate::store::StoreError;
 
 /// Everything an endpoint can answer besides success.
@@ -197,5 +197,178 @@ impl From<DecideError> for ApiError {
 impl From<tokio::task::JoinError> for ApiError {
     fn from(e: tokio::task::JoinError) -> Self {
         ApiError::Internal(e.to_string())
+    }
+}
+
+// ------------------------------------------------------------ the documented shape
+
+/// The body of every error answer, as [`ApiError`] writes it (the OpenAPI
+/// document's schema; a test below keeps the two in step).
+#[derive(serde::Serialize, utoipa::ToSchema)]
+pub struct ErrorBody {
+    pub error: ErrorDetail,
+}
+
+/// What went wrong.
+#[derive(serde::Serialize, utoipa::ToSchema)]
+pub struct ErrorDetail {
+    /// A stable code: `invalid_request`, `invalid_field`, `empty_body`,
+    /// `malformed_json`, `unsupported_content_type` (400); `unauthorized` (401);
+    /// the refusing policy's `@code`, else `not_permitted` (403); `not_found`
+    /// (404); `duplicate` and other state conflicts (409); `payload_too_large`
+    /// (413); `invalid_field`, `tenant_required`, `invalid_entities`,
+    /// `invalid_policies` (422); `internal` (500); `unavailable` (503).
+    pub code: String,
+    /// In English, and in the other languages the refusing policy speaks (403).
+    pub message: Messages,
+    /// The field at fault, as a path such as `subject.id` or `levels.reports`.
+    #[schema(nullable = false)]
+    pub field: Option<String>,
+    /// 422 only: more about what cannot be applied.
+    #[schema(nullable = false)]
+    pub details: Option<ErrorDetails>,
+    /// 403 only: the ids of the policies that refused, sorted.
+    #[schema(nullable = false)]
+    pub policies: Option<Vec<String>>,
+    /// 403 only: evaluation errors (each one denies), sorted.
+    #[schema(nullable = false)]
+    pub errors: Option<Vec<String>>,
+    /// 403 only: why the request could not be evaluated at all.
+    #[schema(nullable = false)]
+    pub unknown: Option<Vec<String>>,
+}
+
+/// The `details` of a 422.
+#[derive(serde::Serialize, utoipa::ToSchema)]
+#[serde(untagged)]
+pub enum ErrorDetails {
+    /// `tenant_required`: the account's tenants, one of which must be named.
+    #[schema(title = "TenantCandidates")]
+    Candidates { candidates: Vec<String> },
+    /// `invalid_policies`: every problem of the refused policy set.
+    #[schema(title = "PolicyProblems")]
+    Problems { problems: Vec<Problem> },
+}
+
+/// Reusable error responses: status and description over [`ErrorBody`].
+macro_rules! error_responses {
+    ($($name:ident => $description:literal,)*) => {$(
+        #[doc = $description]
+        pub struct $name;
+
+        impl<'r> utoipa::ToResponse<'r> for $name {
+            fn response() -> (&'r str, utoipa::openapi::RefOr<utoipa::openapi::response::Response>) {
+                use utoipa::openapi::{ContentBuilder, Ref, ResponseBuilder};
+                let content = ContentBuilder::new()
+                    .schema(Some(Ref::from_schema_name("ErrorBody")))
+                    .build();
+                let response = ResponseBuilder::new()
+                    .description($description)
+                    .content("application/json", content)
+                    .build();
+                (stringify!($name), response.into())
+            }
+        }
+    )*};
+}
+
+error_responses! {
+    BadRequest => "Bad input: the body is not JSON sent as `application/json`, is empty or malformed, \
+        or a field is missing or has the wrong type; `field` names it.",
+    Unauthorized => "No or a wrong admin token: `Authorization: Bearer <token>`.",
+    Forbidden => "Refused by policy: `code` and `message` (in every language the policy speaks) \
+        come from the refusing policy, `policies` lists the determining ones.",
+    NotFound => "An id in the path (or the body) names nothing.",
+    Conflict => "A duplicate id or number, or a state that does not allow the change.",
+    PayloadTooLarge => "The body is larger than the service accepts.",
+    Unprocessable => "Well-formed input that cannot be applied as it stands; `field` names the field \
+        at fault, `details` may say more.",
+    Internal => "Internal error: opaque to the caller, logged in full by the service.",
+    Unavailable => "The service cannot serve yet: the database cannot be read.",
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeSet;
+
+    use serde_json::Value;
+    use utoipa::PartialSchema;
+    use utoipa::openapi::RefOr;
+    use utoipa::openapi::schema::Schema;
+
+    use super::*;
+
+    fn properties(schema: RefOr<Schema>) -> (BTreeSet<String>, BTreeSet<String>) {
+        match schema {
+            RefOr::T(Schema::Object(o)) => (
+                o.properties.keys().cloned().collect(),
+                o.required.into_iter().collect(),
+            ),
+            _ => panic!("not an object schema"),
+        }
+    }
+
+    fn every_error() -> Vec<ApiError> {
+        let decision = Decision {
+            id: "01J".into(),
+            allowed: false,
+            reasons: vec!["r5-seats".into()],
+            errors: vec!["oops".into()],
+            message: None,
+            code: Some("seats_exhausted".into()),
+            notices: Vec::new(),
+            unknown: vec!["User::\"x\"".into()],
+            policy_revision: "rev".into(),
+            tenant: None,
+        };
+        vec![
+            ApiError::bad_request("bad"),
+            ApiError::invalid_field("subject.id", "bad"),
+            ApiError::Unprocessable {
+                code: "tenant_required",
+                message: "name one".into(),
+                field: Some("tenant".into()),
+                details: Some(Box::new(serde_json::json!({"candidates": ["a", "b"]}))),
+            },
+            ApiError::Unprocessable {
+                code: "invalid_policies",
+                message: "refused".into(),
+                field: None,
+                details: Some(Box::new(serde_json::json!({"problems": [{"message": "x"}]}))),
+            },
+            ApiError::not_found("tenant `x`"),
+            ApiError::Conflict {
+                code: "duplicate",
+                message: "exists".into(),
+                field: Some("id".into()),
+            },
+            ApiError::Unauthorized,
+            ApiError::Forbidden(Box::new(decision)),
+            ApiError::PayloadTooLarge,
+            ApiError::Unavailable("later".into()),
+            ApiError::Internal("boom".into()),
+        ]
+    }
+
+    #[test]
+    fn every_error_body_has_the_documented_shape() {
+        let (top, top_required) = properties(ErrorBody::schema());
+        let (detail, detail_required) = properties(ErrorDetail::schema());
+        for e in every_error() {
+            let body = e.body();
+            let keys: BTreeSet<String> = body.as_object().unwrap().keys().cloned().collect();
+            assert!(keys.is_subset(&top) && top_required.is_subset(&keys), "{body}");
+            let err = body["error"].as_object().unwrap();
+            let keys: BTreeSet<String> = err.keys().cloned().collect();
+            assert!(keys.is_subset(&detail), "{body} has keys the schema lacks");
+            assert!(detail_required.is_subset(&keys), "{body} lacks required keys");
+            assert!(err["message"]["en"].is_string(), "{body}");
+            if let Some(Value::Object(d)) = err.get("details") {
+                assert!(
+                    d.contains_key("candidates") || d.contains_key("problems"),
+                    "{body}"
+                );
+            }
+        }
     }
 }

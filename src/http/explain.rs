@@ -6,13 +6,30 @@ use serde_json::Value;
 
 use super::AppState;
 use super::authzen::parse_evaluation;
-use super::error::ApiError;
+use super::error::{ApiError, BadRequest, Internal, PayloadTooLarge, Unauthorized};
 use super::json::Json;
 use crate::explain::{self, Explanation};
 use crate::slice::Source;
 
 /// Body: an AuthZEN evaluation request, plus an optional `at` (RFC 3339) to
 /// explain the answer at another time than now.
+#[utoipa::path(
+    post,
+    path = "/v1/explain",
+    tag = "admin",
+    summary = "Why a request gets its answer",
+    description = "For each policy that can apply to the action: did its scope match, and each \
+        `when`/`unless` clause evaluated on its own, with the values it read.",
+    security(("admin_token" = [])),
+    request_body = super::openapi::ExplainRequest,
+    responses(
+        (status = 200, description = "The explanation", body = Explanation),
+        (status = 400, response = BadRequest),
+        (status = 401, response = Unauthorized),
+        (status = 413, response = PayloadTooLarge),
+        (status = 500, response = Internal),
+    ),
+)]
 pub async fn explain(
     State(state): State<AppState>,
     Json(body): Json<Value>,

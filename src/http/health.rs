@@ -5,14 +5,34 @@ use axum::extract::State;
 use serde_json::{Value, json};
 
 use super::AppState;
-use super::error::ApiError;
+use super::error::{ApiError, Conflict, Internal, Unauthorized, Unavailable, Unprocessable};
+use super::openapi::{Live, Ready};
+use crate::reload::Reloaded;
 
 /// `GET /health/live`: the process answers.
+#[utoipa::path(
+    get,
+    path = "/health/live",
+    tag = "health",
+    summary = "Liveness",
+    responses((status = 200, description = "The process answers", body = Live)),
+)]
 pub async fn live() -> Json<Value> {
     Json(json!({"status": "live"}))
 }
 
 /// `GET /health/ready`: policies loaded and the database readable.
+#[utoipa::path(
+    get,
+    path = "/health/ready",
+    tag = "health",
+    summary = "Readiness",
+    responses(
+        (status = 200, description = "Policies loaded and the database readable", body = Ready),
+        (status = 500, response = Internal),
+        (status = 503, response = Unavailable),
+    ),
+)]
 pub async fn ready(State(state): State<AppState>) -> Result<Json<Value>, ApiError> {
     let engine = state.engine().clone();
     let store_ok = tokio::task::spawn_blocking(move || {
@@ -35,6 +55,24 @@ pub async fn ready(State(state): State<AppState>) -> Result<Json<Value>, ApiErro
 }
 
 /// `POST /v1/admin/reload`: reads, validates and swaps in the policy directory.
+#[utoipa::path(
+    post,
+    path = "/v1/admin/reload",
+    tag = "admin",
+    summary = "Reload the policy directory",
+    description = "Reads, validates and swaps in the policy directory. A set with problems is \
+        refused (422 `invalid_policies`, every problem in `details.problems`) and the previous one \
+        keeps serving; a service running the built-in pack cannot reload (409 `embedded_pack`).",
+    security(("admin_token" = [])),
+    responses(
+        (status = 200, description = "The revision serving now (`changed`: whether anything changed)",
+            body = Reloaded),
+        (status = 401, response = Unauthorized),
+        (status = 409, response = Conflict),
+        (status = 422, response = Unprocessable),
+        (status = 500, response = Internal),
+    ),
+)]
 pub async fn reload(State(state): State<AppState>) -> Result<Json<Value>, ApiError> {
     match state.reloader().reload("api").await {
         Ok(r) => Ok(Json(json!(r))),

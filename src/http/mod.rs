@@ -9,18 +9,21 @@ pub mod explain;
 pub mod health;
 pub mod json;
 pub mod ledger;
+pub mod openapi;
 
 use std::sync::Arc;
 
-use axum::Router;
 use axum::extract::{Request, State};
 use axum::http::{HeaderMap, HeaderName, HeaderValue};
 use axum::middleware::{self, Next};
 use axum::response::Response;
-use axum::routing::{get, post};
+use axum::{Extension, Router};
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 use tower_http::request_id::{MakeRequestId, PropagateRequestIdLayer, RequestId, SetRequestIdLayer};
+use utoipa::OpenApi;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use crate::decide::{Decision, Engine, Query};
 use error::ApiError;
@@ -184,21 +187,28 @@ impl MakeRequestId for MakeUlid {
     }
 }
 
-/// The whole HTTP API.
+/// The whole HTTP API. Every route is registered with `routes!`, which takes
+/// the path and method from the handler's `#[utoipa::path]` and adds its
+/// documentation to the OpenAPI document served at `GET /openapi.json`.
 pub fn app(state: AppState) -> Router {
-    let admin = ledger::routes()
-        .route("/v1/entities", get(entities::list).put(entities::put))
-        .route("/v1/explain", post(explain::explain))
-        .route("/v1/admin/reload", post(health::reload))
+    let admin = OpenApiRouter::default()
+        .merge(ledger::routes())
+        .routes(routes!(entities::list, entities::put))
+        .routes(routes!(explain::explain))
+        .routes(routes!(health::reload))
         .route_layer(middleware::from_fn_with_state(state.clone(), require_admin));
-    Router::new()
-        .route("/.well-known/authzen-configuration", get(authzen::discovery))
-        .route("/access/v1/evaluation", post(authzen::evaluation))
-        .route("/access/v1/evaluations", post(authzen::evaluations))
-        .route("/health/live", get(health::live))
-        .route("/health/ready", get(health::ready))
+    let (router, document) = OpenApiRouter::with_openapi(openapi::ApiDoc::openapi())
+        .routes(routes!(authzen::discovery))
+        .routes(routes!(authzen::evaluation))
+        .routes(routes!(authzen::evaluations))
+        .routes(routes!(health::live))
+        .routes(routes!(health::ready))
+        .routes(routes!(openapi::document))
         .merge(admin)
+        .split_for_parts();
+    router
         .fallback(|| async { ApiError::not_found("route") })
+        .layer(Extension(openapi::Document::new(document)))
         .with_state(state)
         .layer(PropagateRequestIdLayer::new(REQUEST_ID.clone()))
         .layer(SetRequestIdLayer::new(REQUEST_ID.clone(), MakeUlid))

@@ -127,8 +127,19 @@ fn role_record(role: Option<&RoleRow>, name: &str) -> Result<RestrictedExpressio
     ])
 }
 
-/// The User entity.
-pub fn user_entity(u: &UserRow, role: Option<&RoleRow>) -> Result<Entity, StoreError> {
+/// The parents of an entity of `tenant` (of `account`): both, so that every
+/// ledger entity carries its whole ancestry and a slice needs no
+/// transitive-closure pass.
+fn in_tenant(tenant: &str, account: Option<&str>) -> HashSet<EntityUid> {
+    let mut parents = HashSet::from([uid("Tenant", tenant)]);
+    if let Some(a) = account {
+        parents.insert(uid("Account", a));
+    }
+    parents
+}
+
+/// The User entity (`account`: its tenant's account).
+pub fn user_entity(u: &UserRow, role: Option<&RoleRow>, account: Option<&str>) -> Result<Entity, StoreError> {
     entity(
         uid("User", &u.id),
         vec![
@@ -145,12 +156,12 @@ pub fn user_entity(u: &UserRow, role: Option<&RoleRow>) -> Result<Entity, StoreE
                 RestrictedExpression::new_bool(u.own_operator.is_some()),
             ),
         ],
-        HashSet::from([uid("Tenant", &u.tenant_id)]),
+        in_tenant(&u.tenant_id, account),
     )
 }
 
-/// The Operator entity.
-pub fn operator_entity(o: &OperatorRow) -> Result<Entity, StoreError> {
+/// The Operator entity (`account`: its tenant's account).
+pub fn operator_entity(o: &OperatorRow, account: Option<&str>) -> Result<Entity, StoreError> {
     let mut attrs = vec![
         ("number", string(&o.number)),
         ("name", string(&o.name)),
@@ -163,11 +174,7 @@ pub fn operator_entity(o: &OperatorRow) -> Result<Entity, StoreError> {
     if let Some(owner) = &o.owner_user_id {
         attrs.push(("owner", RestrictedExpression::new_entity_uid(uid("User", owner))));
     }
-    entity(
-        uid("Operator", &o.id),
-        attrs,
-        HashSet::from([uid("Tenant", &o.tenant_id)]),
-    )
+    entity(uid("Operator", &o.id), attrs, in_tenant(&o.tenant_id, account))
 }
 
 /// Builds the entity `ty::id` from the ledger, as it stands at `now`.
@@ -200,8 +207,9 @@ pub fn load(conn: &Connection, ty: &str, id: &str, now: i64) -> Result<Option<Bu
         "User" => match rows::user(conn, id)? {
             Some(u) => {
                 let role = rows::role(conn, &u.tenant_id, &u.role)?;
+                let account = rows::account_of_tenant(conn, &u.tenant_id)?;
                 Some(Built {
-                    entity: user_entity(&u, role.as_ref())?,
+                    entity: user_entity(&u, role.as_ref(), account.as_deref())?,
                     scope: scope::tenant(&u.tenant_id),
                     tenant: Some(u.tenant_id),
                     valid_until: None,
@@ -211,8 +219,9 @@ pub fn load(conn: &Connection, ty: &str, id: &str, now: i64) -> Result<Option<Bu
         },
         "Operator" => rows::operator(conn, id)?
             .map(|o| -> Result<Built, StoreError> {
+                let account = rows::account_of_tenant(conn, &o.tenant_id)?;
                 Ok(Built {
-                    entity: operator_entity(&o)?,
+                    entity: operator_entity(&o, account.as_deref())?,
                     scope: scope::tenant(&o.tenant_id),
                     tenant: Some(o.tenant_id.clone()),
                     valid_until: None,
@@ -233,11 +242,12 @@ pub fn load(conn: &Connection, ty: &str, id: &str, now: i64) -> Result<Option<Bu
                     if let Some(due) = s.payment_due_at {
                         attrs.push(("payment_due_at", RestrictedExpression::new_long(due)));
                     }
+                    let account = rows::account_of_tenant(conn, &s.tenant_id)?;
                     Ok(Built {
                         entity: entity(
                             uid("Subscription", id),
                             attrs,
-                            HashSet::from([uid("Tenant", &s.tenant_id)]),
+                            in_tenant(&s.tenant_id, account.as_deref()),
                         )?,
                         scope: scope::tenant(&s.tenant_id),
                         tenant: Some(s.tenant_id),
@@ -319,8 +329,8 @@ pub fn samples() -> Vec<Entity> {
         HashSet::new(),
     ));
     out.extend(tenant_entity(&facts));
-    out.extend(user_entity(&user, Some(&role)));
-    out.extend(operator_entity(&operator));
+    out.extend(user_entity(&user, Some(&role), Some("a")));
+    out.extend(operator_entity(&operator, Some("a")));
     out.push(Entity::new_no_attrs(uid("Category", "reports"), HashSet::new()));
     out
 }

@@ -4,91 +4,124 @@
 use std::collections::BTreeMap;
 
 use serde::Deserialize;
+use utoipa::ToSchema;
 
 use super::LedgerError;
 use crate::store::ledger::{CATEGORIES, Level, SeatKind};
 use crate::time;
 
-#[derive(Debug, Clone, Deserialize)]
+/// `POST /v1/accounts`.
+#[derive(Debug, Clone, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewAccount {
+    /// 1 to 128 characters without spaces or control characters.
     pub id: String,
+    /// 1 to 200 printable characters.
     pub name: String,
 }
 
-#[derive(Debug, Clone, Deserialize)]
+/// `POST /v1/accounts/{account}/tenants`: the tenant starts in trial.
+#[derive(Debug, Clone, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewTenant {
     pub id: String,
     pub name: String,
+    /// The trial's length in days (0 to 3650); the trial policy's default if absent.
     #[serde(default)]
+    #[schema(minimum = 0, maximum = 3650)]
     pub trial_days: Option<i64>,
 }
 
-#[derive(Debug, Clone, Deserialize)]
+/// `POST /v1/accounts/{account}/hubs` (R1).
+#[derive(Debug, Clone, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewHub {
     pub name: String,
+    /// The tenant to create the hub for; required when the account has several.
     #[serde(default)]
     pub tenant: Option<String>,
 }
 
-#[derive(Debug, Clone, Deserialize)]
+/// `POST /v1/tenants/{tenant}/subscriptions` (R7: a new number every time).
+#[derive(Debug, Clone, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewSubscription {
+    #[schema(value_type = super::views::names::SeatKind)]
     pub kind: String,
+    #[schema(minimum = 1, maximum = 1_000_000)]
     pub quantity: i64,
+    #[schema(format = DateTime)]
     pub starts_at: String,
+    /// After `starts_at`.
+    #[schema(format = DateTime)]
     pub ends_at: String,
     #[serde(default)]
+    #[schema(format = DateTime)]
     pub payment_due_at: Option<String>,
 }
 
-#[derive(Debug, Clone, Deserialize)]
+/// `PATCH /v1/tenants/{tenant}/subscriptions/{number}`: lowers a subscription
+/// (give `quantity`, `ends_at` or both); raising it is refused (R7).
+#[derive(Debug, Clone, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct SubscriptionChange {
     #[serde(default)]
+    #[schema(minimum = 1, maximum = 1_000_000)]
     pub quantity: Option<i64>,
     #[serde(default)]
+    #[schema(format = DateTime)]
     pub ends_at: Option<String>,
 }
 
-#[derive(Debug, Clone, Deserialize)]
+/// `POST /v1/tenants/{tenant}/roles`.
+#[derive(Debug, Clone, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewRole {
     pub name: String,
+    /// A level per category (`production_orders`, `production_records`,
+    /// `reports`, `workers`, `users`, `devices`, `settings`).
+    #[schema(value_type = BTreeMap<String, super::views::names::Level>)]
     pub levels: BTreeMap<String, Level>,
 }
 
-#[derive(Debug, Clone, Deserialize)]
+/// `POST /v1/tenants/{tenant}/users`.
+#[derive(Debug, Clone, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewUser {
     pub id: String,
     pub name: String,
+    #[schema(format = Email)]
     pub email: String,
+    /// A built-in role (`admin`, `manager`, `viewer`) or one of the tenant's.
     pub role: String,
 }
 
-#[derive(Debug, Clone, Default, Deserialize)]
+/// `PATCH /v1/users/{user}`: give `active`, `role` or both (R6 cascade, R10).
+#[derive(Debug, Clone, Default, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct UserChange {
     #[serde(default)]
     pub active: Option<bool>,
     #[serde(default)]
     pub role: Option<String>,
+    /// The user on whose behalf the change is made (the Cedar principal);
+    /// else the tenant's account.
     #[serde(default)]
     pub by: Option<String>,
 }
 
-#[derive(Debug, Clone, Default, Deserialize)]
+/// A body that only names who acts.
+#[derive(Debug, Clone, Default, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ByOnly {
+    /// The user on whose behalf the change is made (the Cedar principal);
+    /// else the tenant's account.
     #[serde(default)]
     pub by: Option<String>,
 }
 
 /// An operator number, given as a string or a non-negative integer.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, ToSchema)]
 #[serde(untagged)]
 pub enum NumberInput {
     Text(String),
@@ -111,41 +144,57 @@ impl NumberInput {
     }
 }
 
-#[derive(Debug, Clone, Deserialize)]
+/// `POST /v1/tenants/{tenant}/operators` (R5: takes a shop-floor seat).
+#[derive(Debug, Clone, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewOperator {
     pub id: String,
+    /// Unique in the tenant; 1 to 32 printable characters.
     pub number: NumberInput,
     pub name: String,
+    /// The user on whose behalf the operator is added (the Cedar principal);
+    /// else the tenant's account.
     #[serde(default)]
     pub by: Option<String>,
 }
 
-#[derive(Debug, Clone, Deserialize)]
+/// `PATCH /v1/operators/{operator}`: re-activation takes a seat (R5).
+#[derive(Debug, Clone, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct OperatorChange {
     pub active: bool,
+    /// The user on whose behalf the change is made (the Cedar principal);
+    /// else the tenant's account.
     #[serde(default)]
     pub by: Option<String>,
 }
 
-#[derive(Debug, Clone, Deserialize)]
+/// `POST /v1/users/{user}/operator` (R6): the user's own operator, named after
+/// them; it takes no seat.
+#[derive(Debug, Clone, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewOwnOperator {
     pub id: String,
+    /// Unique in the tenant; 1 to 32 printable characters.
     pub number: NumberInput,
 }
 
-#[derive(Debug, Clone, Deserialize)]
+/// `PUT /v1/users/{user}/operator` (R6): links an existing seat operator to
+/// the user, for good.
+#[derive(Debug, Clone, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct LinkOperator {
+    /// The operator's id.
     pub operator: String,
 }
 
-#[derive(Debug, Clone, Default, Deserialize)]
+/// `POST /v1/operators/{operator}/production`.
+#[derive(Debug, Clone, Default, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewProduction {
+    /// When it was produced (now if absent); not in the future.
     #[serde(default)]
+    #[schema(format = DateTime)]
     pub at: Option<String>,
 }
 

@@ -21,29 +21,32 @@ use crate::store::ledger::{
 use crate::store::{StoreError, Tx, scope};
 
 /// `POST /v1/accounts/{account}/hubs` answers this.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct HubCreated {
     pub tenant: TenantView,
     pub reconciliation: Plan,
 }
 
-#[derive(Debug, Serialize)]
+/// `PATCH /v1/tenants/{tenant}/subscriptions/{number}` answers this.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct SubscriptionChanged {
     pub subscription: SubscriptionView,
     pub reconciliation: Plan,
 }
 
 /// A change that moved seats: the entity and the seats after it.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct WithSeats<T> {
     #[serde(flatten)]
     pub item: T,
     pub seats: SeatsView,
 }
 
-#[derive(Debug, Serialize)]
+/// A production record.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct ProductionRecorded {
     pub operator: String,
+    #[schema(format = DateTime)]
     pub at: String,
 }
 

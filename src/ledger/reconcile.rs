@@ -18,7 +18,8 @@ use crate::store::ledger::{self as rows, OperatorRow, UserRow};
 use crate::store::{StoreError, Tx, scope};
 use crate::time;
 
-#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+/// Seats of one kind against their use.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq, utoipa::ToSchema)]
 pub struct Capacity {
     /// Seats of this kind within their term.
     pub capacity: i64,
@@ -26,24 +27,28 @@ pub struct Capacity {
     pub in_use: i64,
 }
 
-#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+/// A seat operator deactivated (or to be) for want of capacity.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq, utoipa::ToSchema)]
 pub struct OperatorDeactivation {
     pub id: String,
     pub number: String,
     pub name: String,
+    #[schema(format = DateTime, required = true)]
     pub latest_production: Option<String>,
     pub reason: String,
 }
 
-#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+/// A user licence revoked (or to be) for want of capacity.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq, utoipa::ToSchema)]
 pub struct LicenseRevocation {
     pub user: String,
+    #[schema(format = DateTime, required = true)]
     pub licensed_at: Option<String>,
     pub reason: String,
 }
 
 /// What reconciliation does (or would do) to a tenant, in order.
-#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Serialize, PartialEq, Eq, utoipa::ToSchema)]
 pub struct Plan {
     pub tenant: String,
     pub dry_run: bool,

@@ -2,6 +2,7 @@
 //! times as RFC 3339 strings.
 
 use serde::Serialize;
+use utoipa::ToSchema;
 
 use crate::store::ledger::{AccountRow, OperatorRow, RoleRow, Seats, SubscriptionRow, TenantFacts, UserRow};
 use crate::time;
@@ -14,10 +15,12 @@ fn topt(v: Option<i64>) -> Option<String> {
     v.map(time::format)
 }
 
-#[derive(Debug, Serialize)]
+/// An account and the ids of its tenants.
+#[derive(Debug, Serialize, ToSchema)]
 pub struct AccountView {
     pub id: String,
     pub name: String,
+    #[schema(format = DateTime)]
     pub created_at: String,
     pub tenants: Vec<String>,
 }
@@ -33,24 +36,32 @@ impl AccountView {
     }
 }
 
-#[derive(Debug, Serialize)]
+/// A tenant's hub (R1): creating it ends the trial.
+#[derive(Debug, Serialize, ToSchema)]
 pub struct HubView {
     pub name: String,
+    #[schema(format = DateTime)]
     pub created_at: String,
 }
 
-#[derive(Debug, Serialize)]
+/// A tenant: in trial, or provisioned once it has a hub.
+#[derive(Debug, Serialize, ToSchema)]
 pub struct TenantView {
     pub id: String,
     pub account: String,
     pub name: String,
+    #[schema(format = DateTime)]
     pub created_at: String,
     /// `trial` until a hub is created, then `provisioned`.
+    #[schema(value_type = names::TenantState)]
     pub state: &'static str,
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
     pub trial_days: Option<i64>,
-    /// When the trial ends (or ended), as the trial policy says; absent once provisioned.
+    /// When the trial ends (or ended), as the trial policy says; `null` once provisioned.
+    #[schema(format = DateTime, required = true)]
     pub trial_ends_at: Option<String>,
+    #[schema(required = true)]
     pub hub: Option<HubView>,
 }
 
@@ -77,17 +88,25 @@ impl TenantView {
     }
 }
 
-#[derive(Debug, Serialize)]
+/// A subscription (R7): seats of one kind for a term.
+#[derive(Debug, Serialize, ToSchema)]
 pub struct SubscriptionView {
+    /// Unique across the service, never reused.
     pub number: i64,
+    #[schema(value_type = names::SeatKind)]
     pub kind: &'static str,
     pub quantity: i64,
+    #[schema(format = DateTime)]
     pub starts_at: String,
+    #[schema(format = DateTime)]
     pub ends_at: String,
+    #[schema(format = DateTime, required = true)]
     pub payment_due_at: Option<String>,
     pub paid: bool,
+    #[schema(format = DateTime, required = true)]
     pub paid_at: Option<String>,
     /// `active`, `overdue`, `locked` or `ended`.
+    #[schema(value_type = names::SubscriptionState)]
     pub state: &'static str,
 }
 
@@ -107,10 +126,13 @@ impl SubscriptionView {
     }
 }
 
-#[derive(Debug, Serialize)]
+/// A role: a permission level per category (R4).
+#[derive(Debug, Serialize, ToSchema)]
 pub struct RoleView {
     pub name: String,
+    /// `admin`, `manager` and `viewer` are built in, for every tenant.
     pub builtin: bool,
+    #[schema(value_type = std::collections::BTreeMap<String, names::Level>)]
     pub levels: std::collections::BTreeMap<String, crate::store::ledger::Level>,
 }
 
@@ -124,7 +146,8 @@ impl From<&RoleRow> for RoleView {
     }
 }
 
-#[derive(Debug, Serialize)]
+/// A user of a tenant.
+#[derive(Debug, Serialize, ToSchema)]
 pub struct UserView {
     pub id: String,
     pub tenant: String,
@@ -132,8 +155,12 @@ pub struct UserView {
     pub email: String,
     pub role: String,
     pub active: bool,
+    /// Whether the user holds a named licence (R3).
     pub licensed: bool,
+    #[schema(format = DateTime, required = true)]
     pub licensed_at: Option<String>,
+    /// The id of the user's own operator (R6), if any.
+    #[schema(required = true)]
     pub own_operator: Option<String>,
 }
 
@@ -153,29 +180,38 @@ impl From<&UserRow> for UserView {
     }
 }
 
-#[derive(Debug, Serialize)]
+/// Why and when an operator was deactivated.
+#[derive(Debug, Serialize, ToSchema)]
 pub struct DeactivationView {
     pub reason: String,
+    #[schema(format = DateTime)]
     pub at: String,
 }
 
-#[derive(Debug, Serialize)]
+/// An operator of a tenant's shop floor.
+#[derive(Debug, Serialize, ToSchema)]
 pub struct OperatorView {
     pub id: String,
     pub tenant: String,
     pub number: String,
     pub name: String,
     /// `seat` (holds a shop-floor seat) or `user` (owned by `owner`, holds none).
+    #[schema(value_type = names::OperatorKind)]
     pub kind: &'static str,
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
     pub owner: Option<String>,
     /// Whether the operator may work: its own flag, and for a user operator its
     /// user's too.
     pub active: bool,
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
     pub inactive_reason: Option<String>,
+    /// When it last recorded production.
+    #[schema(format = DateTime, required = true)]
     pub latest_production: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
     pub deactivation: Option<DeactivationView>,
 }
 
@@ -213,7 +249,8 @@ impl OperatorView {
     }
 }
 
-#[derive(Debug, Clone, Copy, Serialize)]
+/// Seats of one kind.
+#[derive(Debug, Clone, Copy, Serialize, ToSchema)]
 pub struct SeatView {
     pub total: i64,
     pub used: i64,
@@ -231,10 +268,11 @@ impl From<Seats> for SeatView {
 }
 
 /// R5: `shop_floor` is absent (not zero) for a tenant that never bought it.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 pub struct SeatsView {
     pub user: SeatView,
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
     pub shop_floor: Option<SeatView>,
 }
 
@@ -244,5 +282,100 @@ impl From<&TenantFacts> for SeatsView {
             user: f.user.into(),
             shop_floor: f.has_shop_floor.then(|| f.shop_floor.into()),
         }
+    }
+}
+
+/// Names of the values the views (and inputs) hold as plain strings or as
+/// store types: these enums exist only to give the OpenAPI document their
+/// schemas. The tests below keep them in step with the code.
+pub mod names {
+    use utoipa::ToSchema;
+
+    /// A permission level: none < view < edit < approve.
+    #[derive(ToSchema)]
+    #[schema(rename_all = "snake_case")]
+    pub enum Level {
+        None,
+        View,
+        Edit,
+        Approve,
+    }
+
+    /// The two kinds of seats a subscription sells.
+    #[derive(ToSchema)]
+    #[schema(rename_all = "snake_case")]
+    pub enum SeatKind {
+        User,
+        ShopFloor,
+    }
+
+    /// `trial` until a hub is created, then `provisioned`.
+    #[derive(ToSchema)]
+    #[schema(rename_all = "snake_case")]
+    pub enum TenantState {
+        Trial,
+        Provisioned,
+    }
+
+    /// `overdue` or `locked` while a due payment is missing, else `ended` after
+    /// the term, else `active`.
+    #[derive(ToSchema)]
+    #[schema(rename_all = "snake_case")]
+    pub enum SubscriptionState {
+        Active,
+        Overdue,
+        Locked,
+        Ended,
+    }
+
+    /// `seat` (holds a shop-floor seat) or `user` (a user's own, holds none).
+    #[derive(ToSchema)]
+    #[schema(rename_all = "snake_case")]
+    pub enum OperatorKind {
+        Seat,
+        User,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::{Value, json};
+    use utoipa::PartialSchema;
+    use utoipa::openapi::RefOr;
+    use utoipa::openapi::schema::Schema;
+
+    use super::names;
+    use crate::store::ledger::{Level, SeatKind};
+
+    fn values(schema: RefOr<Schema>) -> Vec<Value> {
+        match schema {
+            RefOr::T(Schema::Object(o)) => o.enum_values.unwrap_or_default(),
+            _ => panic!("not an enum schema"),
+        }
+    }
+
+    #[test]
+    fn the_level_schema_names_every_level_as_serde_writes_it() {
+        // A new level fails to compile here until the schema names it too.
+        let all = |l: Level| match l {
+            Level::None | Level::View | Level::Edit | Level::Approve => json!(l),
+        };
+        let levels: Vec<Value> = [Level::None, Level::View, Level::Edit, Level::Approve]
+            .into_iter()
+            .map(all)
+            .collect();
+        assert_eq!(values(names::Level::schema()), levels);
+    }
+
+    #[test]
+    fn the_seat_kind_schema_names_every_kind_as_the_api_writes_it() {
+        let all = |k: SeatKind| match k {
+            SeatKind::User | SeatKind::ShopFloor => json!(k.as_str()),
+        };
+        let kinds: Vec<Value> = [SeatKind::User, SeatKind::ShopFloor]
+            .into_iter()
+            .map(all)
+            .collect();
+        assert_eq!(values(names::SeatKind::schema()), kinds);
     }
 }

@@ -23,15 +23,19 @@ pub struct SourceFile {
 }
 
 /// One thing wrong with a pack, located where possible.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, utoipa::ToSchema)]
 pub struct Problem {
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
     pub file: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
     pub line: Option<usize>,
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
     pub column: Option<usize>,
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
     pub policy: Option<String>,
     /// One line: what is wrong.
     pub message: String,
@@ -441,7 +445,19 @@ pub(super) fn build(dir: &Path, files: Vec<SourceFile>) -> Result<PolicyPack, Pa
         .map(|(name, _)| name.clone())
         .collect::<BTreeSet<_>>();
 
+    let type_names = info
+        .entities
+        .keys()
+        .filter_map(|t| t.parse().ok().map(|n| (t.clone(), n)))
+        .collect();
+    let action_uids = by_action
+        .keys()
+        .map(|a: &EntityUid| (action_key(a), a.clone()))
+        .collect();
+
     Ok(PolicyPack {
+        type_names,
+        action_uids,
         dir: dir.to_path_buf(),
         revision: revision(&files),
         schema,

@@ -9,8 +9,9 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 
 /// Text per language code (`en`, `fr`, ...), sorted by language.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(transparent)]
+#[schema(example = json!({"en": "No policy permits this operation", "fr": "Aucune règle n'autorise cette opération"}))]
 pub struct Messages(pub BTreeMap<String, String>);
 
 impl Messages {

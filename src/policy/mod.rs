@@ -56,6 +56,10 @@ pub struct PolicyPack {
     pub files: Vec<SourceFile>,
     /// Non-fatal findings of the validator.
     pub warnings: Vec<Problem>,
+    /// Parsed entity type names by name (parsing one costs microseconds).
+    type_names: HashMap<String, cedar_policy::EntityTypeName>,
+    /// Action uids by the name a request gives.
+    action_uids: HashMap<String, EntityUid>,
 }
 
 /// What a policy's annotations say, and where the policy is written.
@@ -130,6 +134,23 @@ impl PolicyPack {
             let meta = self.meta.get(id)?;
             (!meta.messages.is_empty()).then_some((id.as_str(), meta))
         })
+    }
+
+    /// `Type::"id"` for an entity type the schema declares (others are parsed).
+    pub fn entity_uid(&self, ty: &str, id: &str) -> Option<EntityUid> {
+        let name = match self.type_names.get(ty) {
+            Some(n) => n.clone(),
+            None => ty.parse().ok()?,
+        };
+        Some(EntityUid::from_type_name_and_id(
+            name,
+            cedar_policy::EntityId::new(id),
+        ))
+    }
+
+    /// The uid of the action a request names (`read`, or `Ns::read`).
+    pub fn action_uid(&self, name: &str) -> Option<EntityUid> {
+        self.action_uids.get(name).cloned()
     }
 
     /// The notice rule of the given kind, if the pack has one.

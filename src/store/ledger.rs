@@ -219,6 +219,12 @@ pub fn tenant(conn: &Connection, id: &str) -> Result<Option<TenantRow>, StoreErr
     Ok(st.query_row([id], tenant_row).optional()?)
 }
 
+/// The account a tenant belongs to.
+pub fn account_of_tenant(conn: &Connection, tenant: &str) -> Result<Option<String>, StoreError> {
+    let mut st = conn.prepare_cached("SELECT account_id FROM tenants WHERE id = ?1")?;
+    Ok(st.query_row([tenant], |r| r.get(0)).optional()?)
+}
+
 pub fn tenants_of_account(conn: &Connection, account: &str) -> Result<Vec<TenantRow>, StoreError> {
     let sql = format!(
         "SELECT {TENANT_COLUMNS} FROM tenants t LEFT JOIN hubs h ON h.tenant_id = t.id WHERE t.account_id = ?1 ORDER BY t.id"
@@ -237,15 +243,17 @@ pub fn tenant_facts(conn: &Connection, id: &str, now: i64) -> Result<Option<Tena
         "SELECT
            (SELECT COALESCE(SUM(quantity), 0) FROM subscriptions
               WHERE tenant_id = ?1 AND kind = 'user' AND starts_at <= ?2 AND ?2 < ends_at),
-           (SELECT COUNT(*) FROM users WHERE tenant_id = ?1 AND licensed_at IS NOT NULL),
+           (SELECT COUNT(*) FROM users INDEXED BY users_licensed
+              WHERE tenant_id = ?1 AND licensed_at IS NOT NULL),
            (SELECT COALESCE(SUM(quantity), 0) FROM subscriptions
               WHERE tenant_id = ?1 AND kind = 'shop_floor' AND starts_at <= ?2 AND ?2 < ends_at),
-           (SELECT COUNT(*) FROM operators
+           (SELECT COUNT(*) FROM operators INDEXED BY operators_by_tenant
               WHERE tenant_id = ?1 AND active = 1 AND owner_user_id IS NULL),
            EXISTS (SELECT 1 FROM subscriptions WHERE tenant_id = ?1 AND kind = 'shop_floor'),
            (SELECT MIN(payment_due_at) FROM subscriptions
               WHERE tenant_id = ?1 AND paid_at IS NULL AND payment_due_at IS NOT NULL),
-           (SELECT COUNT(*) FROM users WHERE tenant_id = ?1 AND active = 1 AND role = 'admin'),
+           (SELECT COUNT(*) FROM users INDEXED BY users_by_role
+              WHERE tenant_id = ?1 AND role = 'admin' AND active = 1),
            (SELECT MIN(t) FROM (
               SELECT starts_at AS t FROM subscriptions WHERE tenant_id = ?1 AND starts_at > ?2
               UNION ALL
@@ -320,14 +328,14 @@ fn parse_role((tenant_id, name, levels): (String, String, String)) -> Result<Rol
 /// The role `name` as seen from `tenant`: the tenant's own role of that name, or
 /// the built-in one.
 pub fn role(conn: &Connection, tenant: &str, name: &str) -> Result<Option<RoleRow>, StoreError> {
-    let mut st = conn.prepare_cached(
-        "SELECT tenant_id, name, levels FROM roles WHERE name = ?2 AND tenant_id IN (?1, '')
-         ORDER BY tenant_id DESC LIMIT 1",
-    )?;
-    st.query_row(params![tenant, name], role_row)
-        .optional()?
-        .map(parse_role)
-        .transpose()
+    let mut st =
+        conn.prepare_cached("SELECT tenant_id, name, levels FROM roles WHERE tenant_id = ?1 AND name = ?2")?;
+    let own = st.query_row(params![tenant, name], role_row).optional()?;
+    let found = match own {
+        Some(r) => Some(r),
+        None => st.query_row(params!["", name], role_row).optional()?,
+    };
+    found.map(parse_role).transpose()
 }
 
 pub fn roles_of_tenant(conn: &Connection, tenant: &str) -> Result<Vec<RoleRow>, StoreError> {

@@ -19,7 +19,10 @@ use std::sync::{Arc, Mutex, RwLock, mpsc};
 use rusqlite::{Connection, OpenFlags, TransactionBehavior};
 
 /// Schema migrations, applied in order; `PRAGMA user_version` counts those done.
-const MIGRATIONS: &[&str] = &[include_str!("migrations/0001_ledger.sql")];
+const MIGRATIONS: &[&str] = &[
+    include_str!("migrations/0001_ledger.sql"),
+    include_str!("migrations/0002_indexes.sql"),
+];
 
 /// How many queued jobs one transaction may group.
 const MAX_BATCH: usize = 256;

@@ -15,7 +15,21 @@ pub async fn request(
     token: Option<&str>,
     body: Option<&Value>,
 ) -> (u16, Value) {
-    let mut stream = tokio::net::TcpStream::connect(addr).await.unwrap();
+    try_request(addr, method, path, token, body).await.unwrap()
+}
+
+/// [`request`] that reports a failed connection, write or read instead of
+/// panicking: for servers that may be gone (killed, not started yet). A
+/// response cut short keeps the status line it got; no status line at all is
+/// status 0.
+pub async fn try_request(
+    addr: SocketAddr,
+    method: &str,
+    path: &str,
+    token: Option<&str>,
+    body: Option<&Value>,
+) -> std::io::Result<(u16, Value)> {
+    let mut stream = tokio::net::TcpStream::connect(addr).await?;
     let body_text = body.map(Value::to_string).unwrap_or_default();
     let mut head = format!(
         "{method} {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\nContent-Length: {}\r\n",
@@ -28,10 +42,15 @@ pub async fn request(
         head.push_str(&format!("Authorization: Bearer {t}\r\n"));
     }
     head.push_str("\r\n");
-    stream.write_all(head.as_bytes()).await.unwrap();
-    stream.write_all(body_text.as_bytes()).await.unwrap();
+    stream.write_all(head.as_bytes()).await?;
+    stream.write_all(body_text.as_bytes()).await?;
     let mut raw = Vec::new();
-    stream.read_to_end(&mut raw).await.unwrap();
+    if let Err(e) = stream.read_to_end(&mut raw).await {
+        // Reset mid-answer: what arrived still counts if it holds a status line.
+        if !raw.starts_with(b"HTTP/") {
+            return Err(e);
+        }
+    }
     let text = String::from_utf8_lossy(&raw);
     let (head, body) = text.split_once("\r\n\r\n").unwrap_or((&text, ""));
     let status: u16 = head
@@ -46,7 +65,7 @@ pub async fn request(
     } else {
         serde_json::from_str(&body).unwrap_or(Value::String(body))
     };
-    (status, value)
+    Ok((status, value))
 }
 
 fn dechunk(mut s: &str) -> String {

@@ -9,6 +9,8 @@ mod http_client;
 mod authoring;
 mod authzen_conformance;
 mod concurrency;
+mod durability;
 mod ledger_api;
+mod openapi;
 mod scenarios;
 mod story_http;

@@ -221,7 +221,15 @@ impl Engine {
         self.log.get()
     }
 
-    fn record(&self, source: &str, q: &Query, d: &Decision, now: i64, started: std::time::Instant) {
+    fn record(&self, source: &'static str, q: &Query, d: &Decision, now: i64, started: std::time::Instant) {
+        let result = if !d.errors.is_empty() {
+            "error"
+        } else if d.allowed {
+            "allow"
+        } else {
+            "deny"
+        };
+        metrics::counter!("turnstile_decisions_total", "result" => result, "source" => source).increment(1);
         let Some(log) = self.log.get() else { return };
         log.record(Entry {
             decision_id: d.id.clone(),
@@ -470,6 +478,8 @@ impl Engine {
             .map_err(|e| DecideError::BadInput(e.to_string()))?;
         Ok(Prepared::Ready(Box::new(Ready {
             request,
+            principal_type: q.subject.ty.clone(),
+            resource_type: q.resource.ty.clone(),
             entities,
             principal,
             action,
@@ -483,7 +493,7 @@ impl Engine {
     pub fn evaluate(&self, pack: &PolicyPack, p: &Ready) -> Decision {
         let mut d = Decision::deny(pack);
         d.tenant = p.tenant.as_ref().map(|t| t.id.clone());
-        let Some(policies) = pack.policies_for(&p.action) else {
+        let Some(policies) = pack.policies_for_request(&p.action, &p.principal_type, &p.resource_type) else {
             return d;
         };
         let response = self.authorizer.is_authorized(&p.request, policies, &p.entities);
@@ -526,7 +536,7 @@ impl Engine {
         now: i64,
         cached: bool,
     ) -> Vec<RuleTimes> {
-        let probe = Probe {
+        let probe = || Probe {
             entities: &p.entities,
             principal: p.principal.clone(),
             action: p.action.clone(),
@@ -535,11 +545,11 @@ impl Engine {
         };
         let freshness = cached.then(|| Freshness {
             generations: self.store.generations(),
-            scope: tenant.cached.scope().to_string(),
+            scope: tenant.cached.scope(),
             built_at: tenant.cached.built_at(),
             valid_until: tenant.cached.valid_until(),
         });
-        self.notices.times(pack, &tenant.id, &probe, now, freshness)
+        self.notices.times(pack, &tenant.id, probe, now, freshness)
     }
 
     /// The notice times of every rule for the tenant of `q` (whose subject or
@@ -572,6 +582,9 @@ pub enum Prepared {
 /// What Cedar is asked.
 pub struct Ready {
     pub request: Request,
+    /// The principal's and resource's type names, as the request gave them.
+    pub principal_type: String,
+    pub resource_type: String,
     pub entities: Entities,
     pub principal: EntityUid,
     pub action: EntityUid,

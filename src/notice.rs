@@ -166,7 +166,7 @@ impl Default for NoticeCache {
 /// How the cache may tell a cached entry is still good.
 pub struct Freshness<'a> {
     pub generations: &'a crate::store::Generations,
-    pub scope: String,
+    pub scope: &'a str,
     /// The change counter read before the tenant was read.
     pub built_at: u64,
     /// Until when the tenant's facts hold.
@@ -180,11 +180,11 @@ impl NoticeCache {
 
     /// The times of every notice rule of `pack` for `tenant`, from the cache when
     /// fresh (`freshness` given), else probed.
-    pub fn times(
+    pub fn times<'p>(
         &self,
         pack: &PolicyPack,
         tenant: &str,
-        probe: &Probe<'_>,
+        probe: impl FnOnce() -> Probe<'p>,
         now: i64,
         freshness: Option<Freshness<'_>>,
     ) -> Vec<RuleTimes> {
@@ -200,13 +200,14 @@ impl NoticeCache {
                 }
             }
         }
+        let probe = probe();
         let times: Vec<RuleTimes> = pack.notices.iter().map(|r| probe.times(r, now)).collect();
         if let Some(f) = freshness {
             self.cache.insert(
                 tenant.to_string(),
                 Arc::new(TenantTimes {
                     revision: pack.revision.clone(),
-                    scope: f.scope,
+                    scope: f.scope.to_string(),
                     built_at: f.built_at,
                     computed_at: now,
                     valid_until: f.valid_until,

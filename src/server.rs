@@ -113,7 +113,13 @@ impl Application {
                 (t.clone(), Some(t))
             }
         };
-        let state = AppState::new(engine, &token, config.public_url.clone(), policies);
+        crate::http::observe::handle();
+        let state = AppState::new(engine, &token, config.public_url.clone(), policies).with_limits(
+            crate::http::observe::Limits {
+                max_body: config.max_body,
+                timeout: config.request_timeout,
+            },
+        );
         let watcher = if config.watch {
             match state.reloader().watch() {
                 Ok(w) => w,

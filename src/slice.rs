@@ -335,6 +335,7 @@ impl<'a> SliceBuilder<'a> {
                 }
             }
         }
+        let load_started = std::time::Instant::now();
         let built_at = match self.source {
             Source::Store(s) | Source::Memory(s) => s.generations().current(),
             Source::Conn(_) => 0,
@@ -363,6 +364,8 @@ impl<'a> SliceBuilder<'a> {
                 None => None,
             }
         };
+        metrics::counter!("turnstile_entity_loads_total", "from" => "database").increment(1);
+        metrics::histogram!("turnstile_entity_load_seconds").record(load_started.elapsed().as_secs_f64());
         let built = built.map(Arc::new);
         if let (Some(b), Some(_)) = (&built, store) {
             self.slicer.cache.insert(uid.clone(), b.clone());

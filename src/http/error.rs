@@ -215,7 +215,8 @@ pub struct ErrorDetail {
     /// A stable code: `invalid_request`, `invalid_field`, `empty_body`,
     /// `malformed_json`, `unsupported_content_type` (400); `unauthorized` (401);
     /// the refusing policy's `@code`, else `not_permitted` (403); `not_found`
-    /// (404); `duplicate` and other state conflicts (409); `payload_too_large`
+    /// (404); `method_not_allowed` (405); `duplicate` and other state conflicts
+    /// (409); `payload_too_large`
     /// (413); `invalid_field`, `tenant_required`, `invalid_entities`,
     /// `invalid_policies` (422); `internal` (500); `unavailable` (503).
     pub code: String,

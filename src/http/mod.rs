@@ -9,6 +9,7 @@ pub mod explain;
 pub mod health;
 pub mod json;
 pub mod ledger;
+pub mod observe;
 pub mod openapi;
 
 use std::sync::Arc;
@@ -16,7 +17,7 @@ use std::sync::Arc;
 use axum::extract::{Request, State};
 use axum::http::{HeaderMap, HeaderName, HeaderValue};
 use axum::middleware::{self, Next};
-use axum::response::Response;
+use axum::response::{IntoResponse, Response};
 use axum::{Extension, Router};
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
@@ -39,6 +40,7 @@ pub struct AppState {
 
 struct Inner {
     engine: Arc<Engine>,
+    limits: observe::Limits,
     reloader: Arc<crate::reload::Reloader>,
     ledger: crate::ledger::Ledger,
     /// SHA-256 of the admin token: compared in constant time, never logged.
@@ -57,6 +59,7 @@ impl AppState {
     ) -> Self {
         Self {
             inner: Arc::new(Inner {
+                limits: observe::Limits::default(),
                 reloader: Arc::new(crate::reload::Reloader::new(engine.clone(), policy_dir)),
                 ledger: crate::ledger::Ledger::new(engine.clone()),
                 engine,
@@ -64,6 +67,26 @@ impl AppState {
                 public_url: public_url.map(|u| u.trim_end_matches('/').to_string()),
             }),
         }
+    }
+
+    /// The same state with other request limits (call before serving).
+    pub fn with_limits(self, limits: observe::Limits) -> Self {
+        let inner = match Arc::try_unwrap(self.inner) {
+            Ok(mut inner) => {
+                inner.limits = limits;
+                inner
+            }
+            Err(shared) => {
+                return Self { inner: shared };
+            }
+        };
+        Self {
+            inner: Arc::new(inner),
+        }
+    }
+
+    pub fn limits(&self) -> observe::Limits {
+        self.inner.limits
     }
 
     pub fn engine(&self) -> &Arc<Engine> {
@@ -175,6 +198,49 @@ async fn require_admin(
     }
 }
 
+/// Answers axum's own rejections (a path or query string that does not parse,
+/// a method the route does not take) in the error shape of every other 4xx.
+async fn json_errors(resp: Response) -> Response {
+    let status = resp.status();
+    let is_json = resp
+        .headers()
+        .get(axum::http::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|ct| ct.starts_with("application/json"));
+    if is_json || !status.is_client_error() {
+        return resp;
+    }
+    let (mut parts, body) = resp.into_parts();
+    let text = axum::body::to_bytes(body, 16 * 1024)
+        .await
+        .map(|b| String::from_utf8_lossy(&b).trim().to_string())
+        .unwrap_or_default();
+    let reason = status.canonical_reason().unwrap_or("error");
+    let code = match status.as_u16() {
+        400 => "invalid_request".to_string(),
+        404 => "not_found".to_string(),
+        413 => "payload_too_large".to_string(),
+        415 => "unsupported_content_type".to_string(),
+        _ => reason.to_ascii_lowercase().replace([' ', '-'], "_"),
+    };
+    let message = if status == axum::http::StatusCode::METHOD_NOT_ALLOWED {
+        let allow = parts
+            .headers
+            .get(axum::http::header::ALLOW)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("");
+        format!("this path does not take that method; it takes {allow}")
+    } else if text.is_empty() {
+        reason.to_string()
+    } else {
+        text
+    };
+    parts.headers.remove(axum::http::header::CONTENT_LENGTH);
+    parts.headers.remove(axum::http::header::CONTENT_TYPE);
+    let body = axum::Json(serde_json::json!({"error": {"code": code, "message": {"en": message}}}));
+    (parts, body).into_response()
+}
+
 /// Request ids: kept from the caller's `X-Request-ID`, else made up.
 #[derive(Clone, Default)]
 struct MakeUlid;
@@ -203,13 +269,22 @@ pub fn app(state: AppState) -> Router {
         .routes(routes!(authzen::evaluations))
         .routes(routes!(health::live))
         .routes(routes!(health::ready))
+        .routes(routes!(observe::metrics))
         .routes(routes!(openapi::document))
         .merge(admin)
         .split_for_parts();
+    let limits = state.limits();
     router
+        .layer(middleware::from_fn(observe::track))
         .fallback(|| async { ApiError::not_found("route") })
         .layer(Extension(openapi::Document::new(document)))
         .with_state(state)
+        .layer(axum::extract::DefaultBodyLimit::max(limits.max_body))
+        .layer(tower_http::timeout::TimeoutLayer::with_status_code(
+            axum::http::StatusCode::SERVICE_UNAVAILABLE,
+            limits.timeout,
+        ))
+        .layer(middleware::map_response(json_errors))
         .layer(PropagateRequestIdLayer::new(REQUEST_ID.clone()))
         .layer(SetRequestIdLayer::new(REQUEST_ID.clone(), MakeUlid))
 }

@@ -384,6 +384,7 @@ pub(super) fn build(dir: &Path, files: Vec<SourceFile>) -> Result<PolicyPack, Pa
 
     // Index the policies by the actions they can apply to.
     let mut by_action = HashMap::new();
+    let mut by_request: HashMap<EntityUid, HashMap<String, HashMap<String, PolicySet>>> = HashMap::new();
     let mut action_entities = HashMap::new();
     let schema_actions = schema
         .action_entities()
@@ -407,6 +408,30 @@ pub(super) fn build(dir: &Path, files: Vec<SourceFile>) -> Result<PolicyPack, Pa
             if applies {
                 if let Err(e) = set.add(policy.clone()) {
                     problems.push(Problem::plain(None, e.to_string()));
+                }
+            }
+        }
+        // Narrower still: per principal and resource type, the policies whose
+        // scope can match those types.
+        if let Some(a) = info.action(&key) {
+            for p_ty in &a.principals {
+                for r_ty in &a.resources {
+                    let mut narrow = PolicySet::new();
+                    for policy in set.policies() {
+                        if scope_admits(&info, &policy.principal_constraint().into(), p_ty)
+                            && scope_admits(&info, &policy.resource_constraint().into(), r_ty)
+                        {
+                            if let Err(e) = narrow.add(policy.clone()) {
+                                problems.push(Problem::plain(None, e.to_string()));
+                            }
+                        }
+                    }
+                    by_request
+                        .entry(action.clone())
+                        .or_default()
+                        .entry(p_ty.clone())
+                        .or_default()
+                        .insert(r_ty.clone(), narrow);
                 }
             }
         }
@@ -464,6 +489,7 @@ pub(super) fn build(dir: &Path, files: Vec<SourceFile>) -> Result<PolicyPack, Pa
         info,
         policies,
         by_action,
+        by_request,
         meta,
         notices,
         level,
@@ -471,6 +497,60 @@ pub(super) fn build(dir: &Path, files: Vec<SourceFile>) -> Result<PolicyPack, Pa
         ledger_types,
         files,
         warnings,
+    })
+}
+
+/// A principal or resource scope constraint, reduced to what type matching needs.
+enum Scope {
+    Any,
+    /// `== uid` or `is T` or `is T in ..`: exactly this type.
+    Type(String),
+    /// `in uid`: entities of any type that can be a descendant of the uid's type.
+    In(String),
+}
+
+impl From<cedar_policy::PrincipalConstraint> for Scope {
+    fn from(c: cedar_policy::PrincipalConstraint) -> Self {
+        use cedar_policy::PrincipalConstraint as P;
+        match c {
+            P::Any => Scope::Any,
+            P::Eq(u) => Scope::Type(u.type_name().to_string()),
+            P::Is(t) | P::IsIn(t, _) => Scope::Type(t.to_string()),
+            P::In(u) => Scope::In(u.type_name().to_string()),
+        }
+    }
+}
+
+impl From<cedar_policy::ResourceConstraint> for Scope {
+    fn from(c: cedar_policy::ResourceConstraint) -> Self {
+        use cedar_policy::ResourceConstraint as R;
+        match c {
+            R::Any => Scope::Any,
+            R::Eq(u) => Scope::Type(u.type_name().to_string()),
+            R::Is(t) | R::IsIn(t, _) => Scope::Type(t.to_string()),
+            R::In(u) => Scope::In(u.type_name().to_string()),
+        }
+    }
+}
+
+/// Whether a scope constraint can match an entity of type `ty`.
+fn scope_admits(info: &SchemaInfo, scope: &Scope, ty: &str) -> bool {
+    match scope {
+        Scope::Any => true,
+        Scope::Type(t) => t == ty,
+        Scope::In(t) => t == ty || descends(info, ty, t, 0),
+    }
+}
+
+/// Whether entities of type `child` can have an ancestor of type `ancestor`.
+fn descends(info: &SchemaInfo, child: &str, ancestor: &str, depth: usize) -> bool {
+    if depth > 32 {
+        return true;
+    }
+    info.entity(child).is_none_or(|e| {
+        e.member_of
+            .iter()
+            .any(|p| p == ancestor || descends(info, p, ancestor, depth + 1))
     })
 }
 

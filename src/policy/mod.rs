@@ -42,6 +42,9 @@ pub struct PolicyPack {
     /// The policies that can apply to each action: Cedar pays for every policy in
     /// the set it is given, even those whose scope does not match.
     by_action: HashMap<EntityUid, PolicySet>,
+    /// Narrower: per action, principal type and resource type, the policies
+    /// whose scope can match those types.
+    by_request: HashMap<EntityUid, HashMap<String, HashMap<String, PolicySet>>>,
     /// Per policy id: where it is written and what it says to people.
     pub meta: BTreeMap<String, PolicyMeta>,
     /// Policies that announce themselves ahead of time (`@notice`).
@@ -114,6 +117,21 @@ impl PolicyPack {
     /// does not declare.
     pub fn policies_for(&self, action: &EntityUid) -> Option<&PolicySet> {
         self.by_action.get(action)
+    }
+
+    /// The policies that can apply to `action` with a principal of type
+    /// `principal` and a resource of type `resource`.
+    pub fn policies_for_request(
+        &self,
+        action: &EntityUid,
+        principal: &str,
+        resource: &str,
+    ) -> Option<&PolicySet> {
+        self.by_request
+            .get(action)
+            .and_then(|by_p| by_p.get(principal))
+            .and_then(|by_r| by_r.get(resource))
+            .or_else(|| self.by_action.get(action))
     }
 
     /// The action entity, with its groups as parents, for `action`.

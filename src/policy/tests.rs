@@ -150,3 +150,28 @@ fn the_revision_changes_with_any_file() {
     let b = pack(r#"@id("a") permit (principal, action, resource) when { true };"#).unwrap();
     assert_ne!(a.revision, b.revision);
 }
+
+#[test]
+fn per_request_index_keeps_only_policies_whose_scope_can_match_the_types() {
+    let pack = licensing();
+    let action: EntityUid = r#"Action::"access_management""#.parse().unwrap();
+    let ids = |set: &cedar_policy::PolicySet| {
+        let mut v: Vec<String> = set.policies().map(|p| p.id().to_string()).collect();
+        v.sort();
+        v
+    };
+    let narrow = ids(pack.policies_for_request(&action, "User", "Tenant").unwrap());
+    let wide = ids(pack.policies_for(&action).unwrap());
+    assert!(wide.contains(&"operators.inactive".to_string()));
+    assert!(!narrow.contains(&"operators.inactive".to_string()), "{narrow:?}");
+    assert_eq!(
+        narrow,
+        vec![
+            "management.access",
+            "management.inactive_user",
+            "management.unlicensed",
+            "payment.locked",
+            "trial.expired"
+        ]
+    );
+}

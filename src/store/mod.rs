@@ -160,6 +160,7 @@ impl Store {
              PRAGMA foreign_keys = ON;
              PRAGMA busy_timeout = 5000;",
         )?;
+        stable_plans(&conn)?;
         migrate(&mut conn)?;
         let revision: i64 =
             conn.query_row("SELECT value FROM meta WHERE key = 'data_revision'", [], |r| {
@@ -238,6 +239,7 @@ impl Store {
             source,
         })?;
         conn.execute_batch("PRAGMA busy_timeout = 5000; PRAGMA query_only = ON;")?;
+        stable_plans(&conn)?;
         conn.set_prepared_statement_cache_capacity(64);
         Ok(conn)
     }
@@ -345,6 +347,16 @@ impl Drop for Reader<'_> {
     }
 }
 
+/// Keeps each cached statement's plan once prepared. Without this, SQLite
+/// (built with STAT4) marks statements whose plan might depend on a bound
+/// value, and rusqlite's statement cache clears bindings on return, which
+/// expires them: every "cached" statement was parsed and planned again on
+/// every call (measured: a tenant lookup 24 µs cached against 6.5 µs held).
+fn stable_plans(conn: &Connection) -> Result<(), StoreError> {
+    conn.set_db_config(rusqlite::config::DbConfig::SQLITE_DBCONFIG_ENABLE_QPSG, true)?;
+    Ok(())
+}
+
 fn migrate(conn: &mut Connection) -> Result<(), StoreError> {
     let version: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
     let known = MIGRATIONS.len() as i64;
@@ -379,6 +391,8 @@ fn writer_loop(mut conn: Connection, rx: mpsc::Receiver<Job>, inner: std::sync::
         let mut completions: Vec<Completion> = Vec::with_capacity(batch.len());
         let mut touched: Vec<String> = Vec::new();
         let mut any_ok = false;
+        let started = std::time::Instant::now();
+        let jobs = batch.len();
         let outcome = (|| -> Result<(), StoreError> {
             let mut tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
             for job in batch.drain(..) {
@@ -404,6 +418,8 @@ fn writer_loop(mut conn: Connection, rx: mpsc::Receiver<Job>, inner: std::sync::
             Ok(())
         })();
         let outcome = outcome.map_err(|e| StoreError::Commit(e.to_string()));
+        metrics::histogram!("turnstile_store_commit_seconds").record(started.elapsed().as_secs_f64());
+        metrics::histogram!("turnstile_store_batch_jobs").record(jobs as f64);
         if outcome.is_ok() && any_ok {
             if let Some(inner) = inner.upgrade() {
                 inner.data_revision.fetch_add(1, Ordering::SeqCst);

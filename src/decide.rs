@@ -391,15 +391,27 @@ impl Engine {
             }
         }
 
-        // The slice: roots first.
+        // The slice: reused whole when this triple was sliced before and
+        // nothing in it changed; else roots first.
+        let reusable = subject_props.is_none()
+            && resource_props.is_none()
+            && matches!(source, Source::Store(_) | Source::Memory(_));
+        let key = reusable.then(|| (principal.clone(), action.clone(), resource.clone()));
+        let hit = key.as_ref().and_then(|k| self.slicer.cached_slice(k, now));
         let mut slice = self.slicer.begin(pack, source, now);
-        let p = match &subject_props {
-            Some(props) => slice.root_with(&principal, props)?,
-            None => slice.root(&principal)?,
-        };
-        let r = match &resource_props {
-            Some(props) => slice.root_with(&resource, props)?,
-            None => slice.root(&resource)?,
+        let (p, r) = match &hit {
+            Some(h) => (h.principal.clone(), h.resource.clone()),
+            None => {
+                let p = match &subject_props {
+                    Some(props) => slice.root_with(&principal, props)?,
+                    None => slice.root(&principal)?,
+                };
+                let r = match &resource_props {
+                    Some(props) => slice.root_with(&resource, props)?,
+                    None => slice.root(&resource)?,
+                };
+                (p, r)
+            }
         };
         if p.is_none() {
             d.unknown.push(format!("subject {principal} is unknown"));
@@ -414,15 +426,13 @@ impl Engine {
         // The server's facts. With nothing from the caller and nothing else
         // required, the context is built directly from them (no JSON round trip).
         let caller_context = !ctx.is_empty();
-        let mut fast: Vec<(String, cedar_policy::RestrictedExpression)> = Vec::with_capacity(2);
+        let mut fast: Vec<(&'static str, Fact)> = Vec::with_capacity(2);
         if let Some(attr) = action_info.context.attrs.get("now") {
             fast.push((
-                "now".into(),
+                "now",
                 match &attr.ty {
-                    Ty::Extension(e) if e == "datetime" => {
-                        cedar_policy::RestrictedExpression::new_datetime(crate::time::format(now))
-                    }
-                    _ => cedar_policy::RestrictedExpression::new_long(now),
+                    Ty::Extension(e) if e == "datetime" => Fact::Datetime(crate::time::format(now)),
+                    _ => Fact::Long(now),
                 },
             ));
             let v = match &attr.ty {
@@ -443,11 +453,11 @@ impl Engine {
                     .or_else(|| r.as_ref().and_then(|c| c.tenant.clone()));
                 if let Some(id) = id {
                     if let Some(uid) = pack.entity_uid(tenant_type, &id) {
-                        let cached = slice.root(&uid)?;
-                        fast.push((
-                            "tenant".into(),
-                            cedar_policy::RestrictedExpression::new_entity_uid(uid.clone()),
-                        ));
+                        let cached = match &hit {
+                            Some(h) => h.tenant.clone(),
+                            None => slice.root(&uid)?,
+                        };
+                        fast.push(("tenant", Fact::Entity(uid.clone())));
                         ctx.insert(
                             "tenant".into(),
                             serde_json::json!({"__entity": {"type": tenant_type, "id": id}}),
@@ -468,12 +478,21 @@ impl Engine {
                 .iter()
                 .all(|(k, a)| !a.required || fast.iter().any(|(f, _)| f == k));
         let context = if only_server_facts {
-            Context::from_pairs(fast).map_err(|e| DecideError::BadInput(format!("context: {e}")))?
+            facts_context(fast).map_err(|e| DecideError::BadInput(format!("context: {e}")))?
         } else {
             Context::from_json_value(Value::Object(ctx.clone()), Some((&pack.schema, &action)))
                 .map_err(|e| DecideError::BadInput(format!("context: {e}")))?
         };
-        let entities = slice.finish(pack.action_entity(&action))?;
+        let entities = match hit {
+            Some(h) => h.entities.clone(),
+            None => slice.finish_and_remember(
+                pack.action_entity(&action),
+                key,
+                p.clone(),
+                r.clone(),
+                tenant.as_ref().map(|t| t.cached.clone()),
+            )?,
+        };
         let request = Request::new(principal.clone(), action.clone(), resource.clone(), context, None)
             .map_err(|e| DecideError::BadInput(e.to_string()))?;
         Ok(Prepared::Ready(Box::new(Ready {
@@ -497,7 +516,11 @@ impl Engine {
             return d;
         };
         let response = self.authorizer.is_authorized(&p.request, policies, &p.entities);
-        let mut reasons: Vec<String> = response.diagnostics().reason().map(|id| id.to_string()).collect();
+        let mut reasons: Vec<String> = response
+            .diagnostics()
+            .reason()
+            .map(|id| AsRef::<str>::as_ref(id).to_string())
+            .collect();
         reasons.sort();
         let mut errors: Vec<String> = response.diagnostics().errors().map(|e| e.to_string()).collect();
         errors.sort();
@@ -544,8 +567,7 @@ impl Engine {
             context: p.context_json.clone(),
         };
         let freshness = cached.then(|| Freshness {
-            generations: self.store.generations(),
-            scope: tenant.cached.scope(),
+            generation: tenant.cached.generation().clone(),
             built_at: tenant.cached.built_at(),
             valid_until: tenant.cached.valid_until(),
         });
@@ -572,6 +594,41 @@ impl Engine {
     }
 }
 
+/// A fact the server puts in the context.
+enum Fact {
+    Long(i64),
+    Entity(EntityUid),
+    Datetime(String),
+}
+
+/// The context made of the server's facts alone, built straight from Cedar
+/// values (no expression to evaluate) unless an extension value needs one.
+fn facts_context(facts: Vec<(&'static str, Fact)>) -> Result<Context, cedar_policy::ContextCreationError> {
+    use cedar_policy_core::ast::{Context as CoreContext, EntityUID, Value as CoreValue};
+    let plain: Option<std::collections::BTreeMap<smol_str::SmolStr, CoreValue>> = facts
+        .iter()
+        .map(|(k, f)| {
+            let v = match f {
+                Fact::Long(n) => Some(CoreValue::from(*n)),
+                Fact::Entity(uid) => Some(CoreValue::from(AsRef::<EntityUID>::as_ref(uid).clone())),
+                Fact::Datetime(_) => None,
+            };
+            v.map(|v| (smol_str::SmolStr::new_static(k), v))
+        })
+        .collect();
+    if let Some(map) = plain {
+        return Ok(Context::from(CoreContext::Value(Arc::new(map))));
+    }
+    Context::from_pairs(facts.into_iter().map(|(k, f)| {
+        let v = match f {
+            Fact::Long(n) => cedar_policy::RestrictedExpression::new_long(n),
+            Fact::Entity(uid) => cedar_policy::RestrictedExpression::new_entity_uid(uid),
+            Fact::Datetime(t) => cedar_policy::RestrictedExpression::new_datetime(t),
+        };
+        (k.to_string(), v)
+    }))
+}
+
 /// A request ready for Cedar, or already answered.
 pub enum Prepared {
     /// Unknown action, entity or type: a deny without evaluation.
@@ -585,7 +642,7 @@ pub struct Ready {
     /// The principal's and resource's type names, as the request gave them.
     pub principal_type: String,
     pub resource_type: String,
-    pub entities: Entities,
+    pub entities: Arc<Entities>,
     pub principal: EntityUid,
     pub action: EntityUid,
     pub resource: EntityUid,

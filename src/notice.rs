@@ -143,7 +143,7 @@ impl Probe<'_> {
 #[derive(Debug)]
 struct TenantTimes {
     revision: String,
-    scope: String,
+    generation: Arc<std::sync::atomic::AtomicU64>,
     built_at: u64,
     computed_at: i64,
     valid_until: Option<i64>,
@@ -164,9 +164,9 @@ impl Default for NoticeCache {
 }
 
 /// How the cache may tell a cached entry is still good.
-pub struct Freshness<'a> {
-    pub generations: &'a crate::store::Generations,
-    pub scope: &'a str,
+pub struct Freshness {
+    /// The counter cell of the tenant's scope.
+    pub generation: Arc<std::sync::atomic::AtomicU64>,
     /// The change counter read before the tenant was read.
     pub built_at: u64,
     /// Until when the tenant's facts hold.
@@ -186,13 +186,13 @@ impl NoticeCache {
         tenant: &str,
         probe: impl FnOnce() -> Probe<'p>,
         now: i64,
-        freshness: Option<Freshness<'_>>,
+        freshness: Option<Freshness>,
     ) -> Vec<RuleTimes> {
         if let Some(f) = &freshness {
             if let Some(entry) = self.cache.get(tenant) {
                 let fresh = entry.revision == pack.revision
-                    && entry.scope == f.scope
-                    && f.generations.get(&entry.scope) <= entry.built_at
+                    && Arc::ptr_eq(&entry.generation, &f.generation)
+                    && entry.generation.load(std::sync::atomic::Ordering::SeqCst) <= entry.built_at
                     && now >= entry.computed_at
                     && entry.valid_until.is_none_or(|u| now < u);
                 if fresh {
@@ -207,7 +207,7 @@ impl NoticeCache {
                 tenant.to_string(),
                 Arc::new(TenantTimes {
                     revision: pack.revision.clone(),
-                    scope: f.scope.to_string(),
+                    generation: f.generation,
                     built_at: f.built_at,
                     computed_at: now,
                     valid_until: f.valid_until,

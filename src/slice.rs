@@ -7,7 +7,7 @@
 //! million. Built entities are cached and dropped as soon as a committed write
 //! touches their tenant (or a subscription starts or ends).
 
-use std::collections::{HashMap, HashSet, VecDeque};
+use std::collections::{HashSet, VecDeque};
 use std::sync::Arc;
 
 use cedar_policy::{Entities, Entity, EntityUid, EvalResult};
@@ -39,6 +39,8 @@ pub struct Cached {
     /// The tenant it belongs to, for ledger entities.
     pub tenant: Option<String>,
     scope: String,
+    /// The counter cell of `scope`, checked with one atomic load.
+    generation: Arc<std::sync::atomic::AtomicU64>,
     /// The change counter read before the rows were read.
     built_at: u64,
     /// The time range over which its facts hold.
@@ -62,6 +64,19 @@ impl Cached {
         self.built_at
     }
 
+    /// The counter cell of its scope.
+    pub fn generation(&self) -> &Arc<std::sync::atomic::AtomicU64> {
+        &self.generation
+    }
+
+    /// Whether nothing changed its scope since it was built, and `now` is
+    /// within the time its facts hold.
+    pub fn fresh_at(&self, now: i64) -> bool {
+        self.generation.load(std::sync::atomic::Ordering::SeqCst) <= self.built_at
+            && now >= self.valid_from
+            && self.valid_until.is_none_or(|u| now < u)
+    }
+
     /// The entity, as the Cedar API sees it (a copy).
     pub fn entity(&self) -> Entity {
         Entity::from(CoreEntity::clone(&self.shared))
@@ -73,6 +88,7 @@ impl Cached {
         closed: bool,
         tenant: Option<String>,
         scope: String,
+        generation: Arc<std::sync::atomic::AtomicU64>,
         built_at: u64,
         now: i64,
         valid_until: Option<i64>,
@@ -86,6 +102,7 @@ impl Cached {
             refs,
             tenant,
             scope,
+            generation,
             built_at,
             valid_from: now,
             valid_until,
@@ -135,9 +152,33 @@ pub enum Source<'a> {
     Conn(&'a Connection),
 }
 
-/// Builds slices; holds the entity cache.
+/// A slice assembled for one (principal, action, resource), kept to be reused
+/// while every entity in it is fresh.
+#[derive(Debug)]
+pub struct SliceHit {
+    pub entities: Arc<Entities>,
+    pub principal: Option<Arc<Cached>>,
+    pub resource: Option<Arc<Cached>>,
+    /// The context's tenant entity, if the request has one.
+    pub tenant: Option<Arc<Cached>>,
+    members: Vec<Arc<Cached>>,
+}
+
+impl SliceHit {
+    fn fresh_at(&self, now: i64) -> bool {
+        self.members.iter().all(|m| m.fresh_at(now))
+    }
+}
+
+/// (principal, action, resource).
+pub type SliceKey = (EntityUid, EntityUid, EntityUid);
+
+/// Builds slices; holds the entity cache and the slice cache.
 pub struct Slicer {
     cache: quick_cache::sync::Cache<EntityUid, Arc<Cached>>,
+    /// Assembled slices: they share their entities with the entity cache, so
+    /// an entry costs a small map of pointers.
+    slices: quick_cache::sync::Cache<SliceKey, Arc<SliceHit>>,
     /// False when built with capacity 0: every entity is read from the database.
     enabled: bool,
 }
@@ -153,13 +194,35 @@ impl Slicer {
     pub fn new(capacity: usize) -> Self {
         Self {
             cache: quick_cache::sync::Cache::new(capacity.max(16)),
+            slices: quick_cache::sync::Cache::new((capacity / 4).max(16)),
             enabled: capacity > 0,
         }
     }
 
-    /// Drops every cached entity (a new policy pack may read them differently).
+    /// Drops every cached entity and slice (a new policy pack may read them
+    /// differently, and needs other entity levels).
     pub fn clear(&self) {
         self.cache.clear();
+        self.slices.clear();
+    }
+
+    /// Whether this slicer caches at all.
+    pub fn enabled(&self) -> bool {
+        self.enabled
+    }
+
+    /// The slice cached for `key`, if every entity in it is still fresh at `now`.
+    pub fn cached_slice(&self, key: &SliceKey, now: i64) -> Option<Arc<SliceHit>> {
+        if !self.enabled {
+            return None;
+        }
+        self.slices.get(key).filter(|hit| hit.fresh_at(now))
+    }
+
+    fn remember(&self, key: SliceKey, hit: Arc<SliceHit>) {
+        if self.enabled && hit.members.iter().all(|m| !m.scope.is_empty()) {
+            self.slices.insert(key, hit);
+        }
     }
 
     /// Starts a slice for one decision at `now`.
@@ -170,7 +233,7 @@ impl Slicer {
             source,
             reader: None,
             now,
-            loaded: HashMap::new(),
+            loaded: Vec::with_capacity(8),
             queue: VecDeque::new(),
         }
     }
@@ -183,8 +246,9 @@ pub struct SliceBuilder<'a> {
     source: Source<'a>,
     reader: Option<Reader<'a>>,
     now: i64,
-    /// Entities in the slice so far (`None`: looked up, not stored).
-    loaded: HashMap<EntityUid, Option<Arc<Cached>>>,
+    /// Entities in the slice so far (`None`: looked up, not stored). A slice
+    /// holds a handful of entities: a vector beats a hash map here.
+    loaded: Vec<(EntityUid, Option<Arc<Cached>>)>,
     /// Entities still to expand, with their depth (0 for roots).
     queue: VecDeque<(EntityUid, u32)>,
 }
@@ -194,7 +258,7 @@ impl<'a> SliceBuilder<'a> {
     /// when it is not stored.
     pub fn root(&mut self, uid: &EntityUid) -> Result<Option<Arc<Cached>>, SliceError> {
         let found = self.fetch(uid)?;
-        self.loaded.insert(uid.clone(), found.clone());
+        self.put(uid, found.clone());
         self.queue.push_back((uid.clone(), 0));
         Ok(found)
     }
@@ -237,6 +301,7 @@ impl<'a> SliceBuilder<'a> {
                 closed,
                 tenant,
                 String::new(),
+                Arc::new(std::sync::atomic::AtomicU64::new(0)),
                 0,
                 self.now,
                 None,
@@ -244,22 +309,55 @@ impl<'a> SliceBuilder<'a> {
             Err(e) if stored.is_some() => return Err(SliceError::Properties(e.to_string())),
             Err(_) => None,
         };
-        self.loaded.insert(uid.clone(), built.clone());
+        self.put(uid, built.clone());
         self.queue.push_back((uid.clone(), 0));
         Ok(built)
     }
 
     /// Whether `uid` is already in the slice.
     pub fn contains(&self, uid: &EntityUid) -> bool {
-        self.loaded.get(uid).is_some_and(Option::is_some)
+        self.get(uid).is_some_and(Option::is_some)
+    }
+
+    /// [`SliceBuilder::finish`], remembering the slice under `key` (when it is
+    /// made of cached entities) for the next request with the same triple.
+    pub fn finish_and_remember(
+        self,
+        action: Option<&Entity>,
+        key: Option<SliceKey>,
+        principal: Option<Arc<Cached>>,
+        resource: Option<Arc<Cached>>,
+        tenant: Option<Arc<Cached>>,
+    ) -> Result<Arc<Entities>, SliceError> {
+        let slicer = self.slicer;
+        let cacheable = matches!(self.source, Source::Store(_) | Source::Memory(_));
+        let (entities, members) = self.assemble(action)?;
+        let entities = Arc::new(entities);
+        if let (Some(key), true) = (key, cacheable) {
+            slicer.remember(
+                key,
+                Arc::new(SliceHit {
+                    entities: entities.clone(),
+                    principal,
+                    resource,
+                    tenant,
+                    members,
+                }),
+            );
+        }
+        Ok(entities)
     }
 
     /// Expands the roots to the pack's entity level and returns the entities,
     /// with `action` (and its groups) added.
-    pub fn finish(mut self, action: Option<&Entity>) -> Result<Entities, SliceError> {
+    pub fn finish(self, action: Option<&Entity>) -> Result<Entities, SliceError> {
+        self.assemble(action).map(|(e, _)| e)
+    }
+
+    fn assemble(mut self, action: Option<&Entity>) -> Result<(Entities, Vec<Arc<Cached>>), SliceError> {
         let level = self.pack.level;
         while let Some((uid, depth)) = self.queue.pop_front() {
-            let Some(Some(cached)) = self.loaded.get(&uid).cloned() else {
+            let Some(Some(cached)) = self.get(&uid).cloned() else {
                 continue;
             };
             // Ancestors: needed for `in`; their attributes only as far as depth allows.
@@ -272,7 +370,7 @@ impl<'a> SliceBuilder<'a> {
                 }
             }
         }
-        let members: Vec<Arc<Cached>> = self.loaded.into_values().flatten().collect();
+        let members: Vec<Arc<Cached>> = self.loaded.into_iter().filter_map(|(_, c)| c).collect();
         let corrupt = |e: &dyn std::fmt::Display| SliceError::Store(StoreError::Corrupt(e.to_string()));
         if members.iter().all(|c| c.closed) {
             // Every entity carries its whole ancestry: share them as they are.
@@ -286,20 +384,32 @@ impl<'a> SliceBuilder<'a> {
                     Extensions::all_available(),
                 )
                 .map_err(|e| corrupt(&e))?;
-            return Ok(Entities::from(core));
+            return Ok((Entities::from(core), members));
         }
         let entities = members.iter().map(|c| c.entity()).chain(action.cloned());
-        Entities::from_entities(entities, None).map_err(|e| corrupt(&e))
+        let entities = Entities::from_entities(entities, None).map_err(|e| corrupt(&e))?;
+        Ok((entities, members))
     }
 
     fn visit(&mut self, uid: &EntityUid, depth: u32) -> Result<(), SliceError> {
-        if self.loaded.contains_key(uid) {
+        if self.get(uid).is_some() {
             return Ok(());
         }
         let found = self.fetch(uid)?;
-        self.loaded.insert(uid.clone(), found);
+        self.put(uid, found);
         self.queue.push_back((uid.clone(), depth));
         Ok(())
+    }
+
+    fn get(&self, uid: &EntityUid) -> Option<&Option<Arc<Cached>>> {
+        self.loaded.iter().find(|(u, _)| u == uid).map(|(_, c)| c)
+    }
+
+    fn put(&mut self, uid: &EntityUid, c: Option<Arc<Cached>>) {
+        match self.loaded.iter_mut().find(|(u, _)| u == uid) {
+            Some(slot) => slot.1 = c,
+            None => self.loaded.push((uid.clone(), c)),
+        }
     }
 
     fn conn(&mut self) -> Result<&Connection, SliceError> {
@@ -325,27 +435,32 @@ impl<'a> SliceBuilder<'a> {
             Source::Store(s) | Source::Memory(s) if self.slicer.enabled => Some(s),
             Source::Store(_) | Source::Memory(_) | Source::Conn(_) => None,
         };
-        if let Some(store) = store {
+        if store.is_some() {
             if let Some(c) = self.slicer.cache.get(uid) {
-                let fresh = store.generations().get(&c.scope) <= c.built_at
-                    && now >= c.valid_from
-                    && c.valid_until.is_none_or(|u| now < u);
-                if fresh {
+                if c.fresh_at(now) {
                     return Ok(Some(c));
                 }
             }
         }
         let load_started = std::time::Instant::now();
-        let built_at = match self.source {
-            Source::Store(s) | Source::Memory(s) => s.generations().current(),
-            Source::Conn(_) => 0,
+        let generations = match self.source {
+            Source::Store(s) | Source::Memory(s) => Some(s.generations()),
+            Source::Conn(_) => None,
+        };
+        let built_at = generations.map_or(0, |g| g.current());
+        let cell = |scope: &str| match generations {
+            Some(g) => g.cell(scope),
+            None => Arc::new(std::sync::atomic::AtomicU64::new(0)),
         };
         let ty = uid.type_name().to_string();
         let pack = self.pack;
         let conn = self.conn()?;
         let built = if pack.ledger_types.contains(&ty) {
             ledger::entities::load(conn, &ty, uid.id().unescaped(), now)?
-                .map(|b| Cached::new(b.entity, true, b.tenant, b.scope, built_at, now, b.valid_until))
+                .map(|b| {
+                    let generation = cell(&b.scope);
+                    Cached::new(b.entity, true, b.tenant, b.scope, generation, built_at, now, b.valid_until)
+                })
         } else {
             match generic::get(conn, &ty, uid.id().unescaped())? {
                 Some(json) => match Entity::from_json_str(&json, Some(&pack.schema)) {
@@ -354,6 +469,7 @@ impl<'a> SliceBuilder<'a> {
                         false,
                         None,
                         scope::GENERIC.into(),
+                        cell(scope::GENERIC),
                         built_at,
                         now,
                         None,

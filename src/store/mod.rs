@@ -74,21 +74,34 @@ type Completion = Box<dyn FnOnce(Result<(), StoreError>) + Send>;
 
 /// Change counters: each scope (a tenant, an account, the generic entities)
 /// carries the value of a global counter at its last committed change, so a cache
-/// entry built before that change can tell it is stale.
+/// entry built before that change can tell it is stale. Each scope's counter is
+/// a shared cell: a cache entry keeps its cell and checks it with one atomic load.
 #[derive(Default)]
 pub struct Generations {
     counter: AtomicU64,
-    scopes: RwLock<HashMap<String, u64>>,
+    scopes: RwLock<HashMap<String, Arc<AtomicU64>>>,
 }
 
 impl Generations {
-    /// The generation of `scope` now. Read it before reading the rows a cache
-    /// entry is built from.
+    /// The generation of `scope` now.
     pub fn get(&self, scope: &str) -> u64 {
-        match self.scopes.read() {
-            Ok(map) => map.get(scope).copied().unwrap_or(0),
-            Err(poisoned) => poisoned.into_inner().get(scope).copied().unwrap_or(0),
+        self.cell(scope).load(Ordering::SeqCst)
+    }
+
+    /// The counter cell of `scope` (created at 0 if the scope never changed).
+    pub fn cell(&self, scope: &str) -> Arc<AtomicU64> {
+        let found = match self.scopes.read() {
+            Ok(map) => map.get(scope).cloned(),
+            Err(poisoned) => poisoned.into_inner().get(scope).cloned(),
+        };
+        if let Some(c) = found {
+            return c;
         }
+        let mut map = match self.scopes.write() {
+            Ok(map) => map,
+            Err(poisoned) => poisoned.into_inner(),
+        };
+        map.entry(scope.to_string()).or_default().clone()
     }
 
     /// The global change counter now: an entry built from rows read after this
@@ -107,7 +120,7 @@ impl Generations {
             Err(poisoned) => poisoned.into_inner(),
         };
         for s in scopes {
-            map.insert(s.clone(), value);
+            map.entry(s.clone()).or_default().store(value, Ordering::SeqCst);
         }
     }
 }

@@ -3,9 +3,10 @@
 //!
 //! `cargo bench --bench latency` (sizes: `TURNSTILE_BENCH_SIZES=1000,100000`).
 //! Two workloads per size:
-//! - warm: 2,000 distinct requests spread over the whole ledger, their entities
-//!   cached after one pass (the steady state of a service whose active users fit
-//!   its entity cache);
+//! - warm: the same number of distinct requests at every size (2,000 by default,
+//!   `TURNSTILE_BENCH_WORKING_SET`), spread over the whole ledger, their entities
+//!   cached after one pass: the steady state of a service whose active users fit
+//!   its entity cache, compared across sizes on an equal footing;
 //! - cold: no entity cache at all, every request reads its slice from SQLite.
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
@@ -29,6 +30,10 @@ fn main() {
         .split(',')
         .filter_map(|s| s.trim().parse().ok())
         .collect();
+    let working_set: usize = std::env::var("TURNSTILE_BENCH_WORKING_SET")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(2_000);
     let samples: usize = std::env::var("TURNSTILE_BENCH_SAMPLES")
         .ok()
         .and_then(|s| s.parse().ok())
@@ -40,7 +45,7 @@ fn main() {
     for size in sizes {
         let (db, shape) = common::database(size);
         let modes = std::env::var("TURNSTILE_BENCH_MODES").unwrap_or_else(|_| "warm,cold".into());
-        for (mode, cache, distinct) in [("warm", 100_000, 2_000), ("cold", 0, samples)] {
+        for (mode, cache, distinct) in [("warm", 100_000, working_set), ("cold", 0, samples)] {
             if !modes.split(',').any(|m| m.trim() == mode) {
                 continue;
             }

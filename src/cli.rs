@@ -51,6 +51,23 @@ pub enum Command {
         /// Do not watch the policy directory (reload with SIGHUP or the API).
         #[arg(long)]
         no_watch: bool,
+        /// Also serve `POST /bench/echo`, a bare JSON echo: the ceiling the HTTP
+        /// benchmark compares decisions with.
+        #[arg(long, hide = true)]
+        echo_route: bool,
+    },
+    /// Generate a large, realistic licence ledger for benchmarks.
+    BenchData {
+        /// SQLite database file to create (must not exist).
+        #[arg(long)]
+        db: PathBuf,
+        /// About how many Cedar entities (accounts, tenants, subscriptions,
+        /// users, operators) to generate: 80 per tenant.
+        #[arg(long, default_value_t = 1_000_000)]
+        entities: usize,
+        /// The time the ledger is generated at (RFC 3339; default now).
+        #[arg(long)]
+        now: Option<String>,
     },
     /// Check a policy directory: parse, strict validation, entity level.
     Validate {
@@ -160,6 +177,7 @@ pub fn run(cli: Cli) -> ExitCode {
             log_format,
             decision_log,
             no_watch,
+            echo_route,
         } => {
             init_tracing(log_format);
             let policies = policies.or_else(|| {
@@ -174,6 +192,7 @@ pub fn run(cli: Cli) -> ExitCode {
             config.public_url = public_url;
             config.decision_log = decision_log;
             config.watch = !no_watch;
+            config.echo_route = echo_route;
             config.admin_token = std::env::var("TURNSTILE_ADMIN_TOKEN")
                 .ok()
                 .filter(|t| !t.is_empty());
@@ -199,6 +218,7 @@ pub fn run(cli: Cli) -> ExitCode {
             ))
         }),
         Command::Fmt { policies, check } => fmt(&policies, check),
+        Command::BenchData { db, entities, now } => bench_data(&db, entities, now.as_deref()),
         Command::Explain {
             request,
             subject,
@@ -566,6 +586,42 @@ fn replay(
             } else {
                 ExitCode::SUCCESS
             }
+        }
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn bench_data(db: &Path, entities: usize, now: Option<&str>) -> ExitCode {
+    let result = (|| -> Result<crate::bench_data::Generated, String> {
+        if db.exists() {
+            return Err(format!("`{}` exists already; choose a new file", db.display()));
+        }
+        let now = match now {
+            Some(t) => crate::time::parse(t)?,
+            None => jiff::Timestamp::now().as_second(),
+        };
+        let store = crate::store::Store::open(db).map_err(|e| e.to_string())?;
+        let shape = crate::bench_data::Shape::for_entities(entities);
+        let g = crate::bench_data::generate(&store, shape, now).map_err(|e| e.to_string())?;
+        store.close();
+        Ok(g)
+    })();
+    match result {
+        Ok(g) => {
+            println!(
+                "generated {} entities ({} tenants × {} users and {} operators; {} rows) in {:.1}s into {}",
+                g.entities,
+                g.shape.tenants,
+                g.shape.users,
+                g.shape.operators,
+                g.rows,
+                g.seconds,
+                db.display()
+            );
+            ExitCode::SUCCESS
         }
         Err(e) => {
             eprintln!("error: {e}");

@@ -22,6 +22,8 @@ pub struct Config {
     pub decision_log: Option<PathBuf>,
     /// Watch the policy directory and reload on change.
     pub watch: bool,
+    /// Serve `POST /bench/echo` (benchmarks only).
+    pub echo_route: bool,
 }
 
 impl Config {
@@ -37,6 +39,7 @@ impl Config {
             request_timeout: Duration::from_secs(10),
             decision_log: None,
             watch: true,
+            echo_route: false,
         }
     }
 }

@@ -135,7 +135,15 @@ impl Application {
         if state.reloader().dir().is_some() {
             state.reloader().on_sighup();
         }
-        let router = http::app(state.clone());
+        let mut router = http::app(state.clone());
+        if config.echo_route {
+            router = router.route(
+                "/bench/echo",
+                axum::routing::post(
+                    |axum::Json(v): axum::Json<serde_json::Value>| async move { axum::Json(v) },
+                ),
+            );
+        }
         let listener = tokio::net::TcpListener::bind(config.addr)
             .await
             .map_err(|source| StartError::Bind {

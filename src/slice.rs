@@ -82,32 +82,56 @@ impl Cached {
         Entity::from(CoreEntity::clone(&self.shared))
     }
 
-    #[allow(clippy::too_many_arguments)]
-    fn new(
-        entity: Entity,
-        closed: bool,
-        tenant: Option<String>,
-        scope: String,
-        generation: Arc<std::sync::atomic::AtomicU64>,
-        built_at: u64,
-        now: i64,
-        valid_until: Option<i64>,
-    ) -> Self {
+    /// From an entity read through the Cedar API (generic entities, overlays):
+    /// its parents and references are read off it.
+    fn from_api(entity: Entity, closed: bool, meta: Meta) -> Self {
         let parents: Vec<EntityUid> = entity.clone().into_inner().2.into_iter().collect();
         let refs = attribute_refs(&entity);
-        Self {
-            closed: closed || parents.is_empty(),
-            shared: Arc::new(entity.as_ref().clone()),
+        Self::with(
+            Arc::new(entity.as_ref().clone()),
+            closed || parents.is_empty(),
             parents,
             refs,
-            tenant,
-            scope,
-            generation,
-            built_at,
-            valid_from: now,
-            valid_until,
+            meta,
+        )
+    }
+
+    /// From an entity the ledger built, whose whole ancestry and references
+    /// the ledger knows.
+    fn from_ledger(b: ledger::entities::Built, meta: Meta) -> Self {
+        Self::with(Arc::new(b.entity), true, b.ancestors, b.refs, meta)
+    }
+
+    fn with(
+        shared: Arc<CoreEntity>,
+        closed: bool,
+        parents: Vec<EntityUid>,
+        refs: Vec<EntityUid>,
+        m: Meta,
+    ) -> Self {
+        Self {
+            closed,
+            shared,
+            parents,
+            refs,
+            tenant: m.tenant,
+            scope: m.scope,
+            generation: m.generation,
+            built_at: m.built_at,
+            valid_from: m.now,
+            valid_until: m.valid_until,
         }
     }
+}
+
+/// What a cache entry records besides the entity.
+struct Meta {
+    tenant: Option<String>,
+    scope: String,
+    generation: Arc<std::sync::atomic::AtomicU64>,
+    built_at: u64,
+    now: i64,
+    valid_until: Option<i64>,
 }
 
 fn attribute_refs(entity: &Entity) -> Vec<EntityUid> {
@@ -296,15 +320,17 @@ impl<'a> SliceBuilder<'a> {
         }
         let closed = stored.as_ref().is_some_and(|c| c.closed);
         let built = match Entity::from_json_value(json, Some(&self.pack.schema)) {
-            Ok(e) => Some(Arc::new(Cached::new(
+            Ok(e) => Some(Arc::new(Cached::from_api(
                 e,
                 closed,
-                tenant,
-                String::new(),
-                Arc::new(std::sync::atomic::AtomicU64::new(0)),
-                0,
-                self.now,
-                None,
+                Meta {
+                    tenant,
+                    scope: String::new(),
+                    generation: Arc::new(std::sync::atomic::AtomicU64::new(0)),
+                    built_at: 0,
+                    now: self.now,
+                    valid_until: None,
+                },
             ))),
             Err(e) if stored.is_some() => return Err(SliceError::Properties(e.to_string())),
             Err(_) => None,
@@ -456,23 +482,31 @@ impl<'a> SliceBuilder<'a> {
         let pack = self.pack;
         let conn = self.conn()?;
         let built = if pack.ledger_types.contains(&ty) {
-            ledger::entities::load(conn, &ty, uid.id().unescaped(), now)?
-                .map(|b| {
-                    let generation = cell(&b.scope);
-                    Cached::new(b.entity, true, b.tenant, b.scope, generation, built_at, now, b.valid_until)
-                })
+            ledger::entities::load(conn, &ty, uid.id().unescaped(), now)?.map(|mut b| {
+                let meta = Meta {
+                    tenant: b.tenant.take(),
+                    generation: cell(&b.scope),
+                    scope: std::mem::take(&mut b.scope),
+                    built_at,
+                    now,
+                    valid_until: b.valid_until,
+                };
+                Cached::from_ledger(b, meta)
+            })
         } else {
             match generic::get(conn, &ty, uid.id().unescaped())? {
                 Some(json) => match Entity::from_json_str(&json, Some(&pack.schema)) {
-                    Ok(e) => Some(Cached::new(
+                    Ok(e) => Some(Cached::from_api(
                         e,
                         false,
-                        None,
-                        scope::GENERIC.into(),
-                        cell(scope::GENERIC),
-                        built_at,
-                        now,
-                        None,
+                        Meta {
+                            tenant: None,
+                            scope: scope::GENERIC.into(),
+                            generation: cell(scope::GENERIC),
+                            built_at,
+                            now,
+                            valid_until: None,
+                        },
                     )),
                     // Stored under an older schema and no longer valid: unknown.
                     Err(_) => None,

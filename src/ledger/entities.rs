@@ -1,13 +1,19 @@
 //! The ledger's Cedar entities: built from ledger rows, with the facts the
 //! policies read (seat counts, states, dates) computed here. These are facts,
 //! never decisions.
+//!
+//! Entities are built directly as Cedar values (no expression to evaluate),
+//! each carrying its whole ancestry (a user is in its tenant and, through it,
+//! in the account), so a slice of them needs no transitive-closure pass.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::str::FromStr;
-use std::sync::OnceLock;
+use std::sync::{Mutex, OnceLock};
 
-use cedar_policy::{Entity, EntityId, EntityTypeName, EntityUid, RestrictedExpression};
-use rusqlite::Connection;
+use cedar_policy::{Entity, EntityId, EntityTypeName, EntityUid};
+use cedar_policy_core::ast::{Entity as CoreEntity, EntityUID, PartialValue, Value};
+use rusqlite::{Connection, OptionalExtension};
+use smol_str::SmolStr;
 
 use crate::store::ledger::{
     self as rows, CATEGORIES, Level, OperatorRow, RoleRow, Seats, TenantFacts, UserRow,
@@ -27,7 +33,11 @@ pub const TYPES: [&str; 6] = [
 /// An entity built from the ledger, with what a cache needs to know about it.
 #[derive(Debug, Clone)]
 pub struct Built {
-    pub entity: Entity,
+    pub entity: CoreEntity,
+    /// Every ancestor (direct or not).
+    pub ancestors: Vec<EntityUid>,
+    /// Entities its attributes point to (outside sets).
+    pub refs: Vec<EntityUid>,
     /// The change scope whose writes make it stale.
     pub scope: String,
     /// The tenant the entity belongs to (a tenant belongs to itself).
@@ -54,72 +64,92 @@ pub fn uid(ty: &'static str, id: &str) -> EntityUid {
     EntityUid::from_type_name_and_id(type_name(ty), EntityId::new(id))
 }
 
-fn string(s: &str) -> RestrictedExpression {
-    RestrictedExpression::new_string(s.to_string())
+fn core(uid: &EntityUid) -> EntityUID {
+    EntityUID::from(uid.clone())
 }
 
-fn record(pairs: Vec<(&str, RestrictedExpression)>) -> Result<RestrictedExpression, StoreError> {
-    RestrictedExpression::new_record(pairs.into_iter().map(|(k, v)| (k.to_string(), v)))
-        .map_err(|e| StoreError::Corrupt(e.to_string()))
+fn string(s: &str) -> Value {
+    Value::from(s)
 }
 
-fn entity(
-    uid: EntityUid,
-    attrs: Vec<(&str, RestrictedExpression)>,
-    parents: HashSet<EntityUid>,
-) -> Result<Entity, StoreError> {
-    let attrs: HashMap<String, RestrictedExpression> =
-        attrs.into_iter().map(|(k, v)| (k.to_string(), v)).collect();
-    Entity::new(uid, attrs, parents).map_err(|e| StoreError::Corrupt(e.to_string()))
+fn record<'a>(pairs: impl IntoIterator<Item = (&'a str, Value)>) -> Value {
+    Value::record(pairs.into_iter().map(|(k, v)| (SmolStr::new(k), v)), None)
 }
 
-fn seats(s: Seats) -> Result<RestrictedExpression, StoreError> {
-    record(vec![
-        ("total", RestrictedExpression::new_long(s.total)),
-        ("used", RestrictedExpression::new_long(s.used)),
-        ("free", RestrictedExpression::new_long(s.free())),
+fn seats(s: Seats) -> Value {
+    record([
+        ("total", Value::from(s.total)),
+        ("used", Value::from(s.used)),
+        ("free", Value::from(s.free())),
     ])
+}
+
+/// An entity with `attrs`, `parents` (direct) and `indirect` ancestors.
+fn make(
+    uid: &EntityUid,
+    attrs: Vec<(&str, Value)>,
+    parents: &[EntityUid],
+    indirect: &[EntityUid],
+) -> CoreEntity {
+    CoreEntity::new_with_attr_partial_value(
+        core(uid),
+        attrs
+            .into_iter()
+            .map(|(k, v)| (SmolStr::new(k), PartialValue::Value(v))),
+        indirect.iter().map(core).collect::<HashSet<_>>(),
+        parents.iter().map(core).collect::<HashSet<_>>(),
+        std::iter::empty(),
+    )
+}
+
+fn account_core(id: &str, name: &str) -> CoreEntity {
+    make(&uid("Account", id), vec![("name", string(name))], &[], &[])
+}
+
+fn tenant_core(f: &TenantFacts) -> CoreEntity {
+    let t = &f.tenant;
+    let mut attrs = vec![
+        ("name", string(&t.name)),
+        ("created_at", Value::from(t.created_at)),
+        ("provisioned", Value::from(t.hub.is_some())),
+        (
+            "seats",
+            record([("user", seats(f.user)), ("shop_floor", seats(f.shop_floor))]),
+        ),
+        ("active_admins", Value::from(f.active_admins)),
+    ];
+    if let Some(days) = t.trial_days {
+        attrs.push(("trial_days", Value::from(days)));
+    }
+    if let Some(due) = f.earliest_unpaid_due_at {
+        attrs.push(("earliest_unpaid_due_at", Value::from(due)));
+    }
+    make(
+        &uid("Tenant", &t.id),
+        attrs,
+        &[uid("Account", &t.account_id)],
+        &[],
+    )
 }
 
 /// The Tenant entity: its facts as the policies read them.
 pub fn tenant_entity(f: &TenantFacts) -> Result<Entity, StoreError> {
-    let t = &f.tenant;
-    let mut attrs = vec![
-        ("name", string(&t.name)),
-        ("created_at", RestrictedExpression::new_long(t.created_at)),
-        ("provisioned", RestrictedExpression::new_bool(t.hub.is_some())),
-        (
-            "seats",
-            record(vec![
-                ("user", seats(f.user)?),
-                ("shop_floor", seats(f.shop_floor)?),
-            ])?,
-        ),
-        ("active_admins", RestrictedExpression::new_long(f.active_admins)),
-    ];
-    if let Some(days) = t.trial_days {
-        attrs.push(("trial_days", RestrictedExpression::new_long(days)));
-    }
-    if let Some(due) = f.earliest_unpaid_due_at {
-        attrs.push(("earliest_unpaid_due_at", RestrictedExpression::new_long(due)));
-    }
-    entity(
-        uid("Tenant", &t.id),
-        attrs,
-        HashSet::from([uid("Account", &t.account_id)]),
-    )
+    Ok(Entity::from(tenant_core(f)))
 }
 
-fn role_record(role: Option<&RoleRow>, name: &str) -> Result<RestrictedExpression, StoreError> {
+/// A role as the policies read it: the categories at exactly each level.
+fn role_value(name: &str, levels: Option<&BTreeMap<String, Level>>) -> Value {
     let at = |level: Level| {
-        RestrictedExpression::new_set(
-            role.into_iter()
-                .flat_map(|r| r.levels.iter())
+        Value::set(
+            levels
+                .into_iter()
+                .flat_map(|l| l.iter())
                 .filter(move |(_, l)| **l == level)
-                .map(|(c, _)| RestrictedExpression::new_entity_uid(uid("Category", c))),
+                .map(|(c, _)| Value::from(core(&uid("Category", c)))),
+            None,
         )
     };
-    record(vec![
+    record([
         ("name", string(name)),
         ("view", at(Level::View)),
         ("edit", at(Level::Edit)),
@@ -127,138 +157,231 @@ fn role_record(role: Option<&RoleRow>, name: &str) -> Result<RestrictedExpressio
     ])
 }
 
-/// The parents of an entity of `tenant` (of `account`): both, so that every
-/// ledger entity carries its whole ancestry and a slice needs no
-/// transitive-closure pass.
-fn in_tenant(tenant: &str, account: Option<&str>) -> HashSet<EntityUid> {
-    let mut parents = HashSet::from([uid("Tenant", tenant)]);
-    if let Some(a) = account {
-        parents.insert(uid("Account", a));
+/// The role record for `name` with `levels` (JSON), parsed once per distinct role.
+fn role_value_cached(name: &str, levels_json: Option<&str>) -> Value {
+    static ROLES: OnceLock<Mutex<HashMap<(String, String), Value>>> = OnceLock::new();
+    let json = levels_json.unwrap_or("");
+    let key = (name.to_string(), json.to_string());
+    let cache = ROLES.get_or_init(|| Mutex::new(HashMap::new()));
+    if let Some(v) = cache.lock().ok().and_then(|c| c.get(&key).cloned()) {
+        return v;
     }
-    parents
+    let levels: Option<BTreeMap<String, Level>> = serde_json::from_str(json).ok();
+    let v = role_value(name, levels.as_ref());
+    if let Ok(mut c) = cache.lock() {
+        if c.len() > 4096 {
+            c.clear();
+        }
+        c.insert(key, v.clone());
+    }
+    v
+}
+
+fn user_core(u: &UserRow, role: Value, account: Option<&str>) -> CoreEntity {
+    let indirect: Vec<EntityUid> = account.map(|a| uid("Account", a)).into_iter().collect();
+    make(
+        &uid("User", &u.id),
+        vec![
+            ("name", string(&u.name)),
+            ("email", string(&u.email)),
+            ("active", Value::from(u.active)),
+            ("licensed", Value::from(u.licensed_at.is_some())),
+            ("role", role),
+            ("has_own_operator", Value::from(u.own_operator.is_some())),
+        ],
+        &[uid("Tenant", &u.tenant_id)],
+        &indirect,
+    )
 }
 
 /// The User entity (`account`: its tenant's account).
 pub fn user_entity(u: &UserRow, role: Option<&RoleRow>, account: Option<&str>) -> Result<Entity, StoreError> {
-    entity(
-        uid("User", &u.id),
-        vec![
-            ("name", string(&u.name)),
-            ("email", string(&u.email)),
-            ("active", RestrictedExpression::new_bool(u.active)),
-            (
-                "licensed",
-                RestrictedExpression::new_bool(u.licensed_at.is_some()),
-            ),
-            ("role", role_record(role, &u.role)?),
-            (
-                "has_own_operator",
-                RestrictedExpression::new_bool(u.own_operator.is_some()),
-            ),
-        ],
-        in_tenant(&u.tenant_id, account),
-    )
+    Ok(Entity::from(user_core(
+        u,
+        role_value(&u.role, role.map(|r| &r.levels)),
+        account,
+    )))
 }
 
-/// The Operator entity (`account`: its tenant's account).
-pub fn operator_entity(o: &OperatorRow, account: Option<&str>) -> Result<Entity, StoreError> {
+fn operator_core(o: &OperatorRow, account: Option<&str>) -> CoreEntity {
     let mut attrs = vec![
         ("number", string(&o.number)),
         ("name", string(&o.name)),
-        ("active", RestrictedExpression::new_bool(o.active)),
+        ("active", Value::from(o.active)),
         (
             "kind",
             string(if o.owner_user_id.is_some() { "user" } else { "seat" }),
         ),
     ];
     if let Some(owner) = &o.owner_user_id {
-        attrs.push(("owner", RestrictedExpression::new_entity_uid(uid("User", owner))));
+        attrs.push(("owner", Value::from(core(&uid("User", owner)))));
     }
-    entity(uid("Operator", &o.id), attrs, in_tenant(&o.tenant_id, account))
+    let indirect: Vec<EntityUid> = account.map(|a| uid("Account", a)).into_iter().collect();
+    make(
+        &uid("Operator", &o.id),
+        attrs,
+        &[uid("Tenant", &o.tenant_id)],
+        &indirect,
+    )
+}
+
+/// The Operator entity (`account`: its tenant's account).
+pub fn operator_entity(o: &OperatorRow, account: Option<&str>) -> Result<Entity, StoreError> {
+    Ok(Entity::from(operator_core(o, account)))
+}
+
+fn in_tenant(tenant: &str, account: Option<&str>) -> Vec<EntityUid> {
+    let mut v = vec![uid("Tenant", tenant)];
+    v.extend(account.map(|a| uid("Account", a)));
+    v
+}
+
+/// A user with what its entity needs, in one statement: its tenant's account
+/// and its role's levels (the tenant's own role of that name, else the built-in).
+fn user_with_role(
+    conn: &Connection,
+    id: &str,
+) -> Result<Option<(UserRow, Option<String>, Option<String>)>, StoreError> {
+    let mut st = conn.prepare_cached(
+        "SELECT u.id, u.tenant_id, u.name, u.email, u.role, u.active, u.licensed_at, u.created_at,
+                (SELECT o.id FROM operators o WHERE o.owner_user_id = u.id),
+                (SELECT t.account_id FROM tenants t WHERE t.id = u.tenant_id),
+                COALESCE((SELECT r.levels FROM roles r WHERE r.tenant_id = u.tenant_id AND r.name = u.role),
+                         (SELECT r.levels FROM roles r WHERE r.tenant_id = '' AND r.name = u.role))
+         FROM users u WHERE u.id = ?1",
+    )?;
+    Ok(st
+        .query_row([id], |r| {
+            Ok((
+                UserRow {
+                    id: r.get(0)?,
+                    tenant_id: r.get(1)?,
+                    name: r.get(2)?,
+                    email: r.get(3)?,
+                    role: r.get(4)?,
+                    active: r.get::<_, i64>(5)? != 0,
+                    licensed_at: r.get(6)?,
+                    created_at: r.get(7)?,
+                    own_operator: r.get(8)?,
+                },
+                r.get(9)?,
+                r.get(10)?,
+            ))
+        })
+        .optional()?)
+}
+
+/// An operator with its tenant's account, in one statement (none of the
+/// production or deactivation history its listing shows).
+fn operator_with_account(
+    conn: &Connection,
+    id: &str,
+) -> Result<Option<(OperatorRow, Option<String>)>, StoreError> {
+    let mut st = conn.prepare_cached(
+        "SELECT o.id, o.tenant_id, o.number, o.name, o.owner_user_id, o.active, o.created_at,
+                (SELECT t.account_id FROM tenants t WHERE t.id = o.tenant_id)
+         FROM operators o WHERE o.id = ?1",
+    )?;
+    Ok(st
+        .query_row([id], |r| {
+            Ok((
+                OperatorRow {
+                    id: r.get(0)?,
+                    tenant_id: r.get(1)?,
+                    number: r.get(2)?,
+                    name: r.get(3)?,
+                    owner_user_id: r.get(4)?,
+                    active: r.get::<_, i64>(5)? != 0,
+                    created_at: r.get(6)?,
+                    latest_production_at: None,
+                    deactivation: None,
+                },
+                r.get(7)?,
+            ))
+        })
+        .optional()?)
 }
 
 /// Builds the entity `ty::id` from the ledger, as it stands at `now`.
 pub fn load(conn: &Connection, ty: &str, id: &str, now: i64) -> Result<Option<Built>, StoreError> {
     let built = match ty {
-        "Account" => rows::account(conn, id)?
-            .map(|a| -> Result<Built, StoreError> {
-                Ok(Built {
-                    entity: entity(
-                        uid("Account", &a.id),
-                        vec![("name", string(&a.name))],
-                        HashSet::new(),
-                    )?,
-                    scope: scope::account(&a.id),
-                    tenant: None,
-                    valid_until: None,
-                })
-            })
-            .transpose()?,
-        "Tenant" => rows::tenant_facts(conn, id, now)?
-            .map(|f| -> Result<Built, StoreError> {
-                Ok(Built {
-                    entity: tenant_entity(&f)?,
-                    scope: scope::tenant(id),
-                    tenant: Some(id.to_string()),
-                    valid_until: f.next_change_at,
-                })
-            })
-            .transpose()?,
-        "User" => match rows::user(conn, id)? {
-            Some(u) => {
-                let role = rows::role(conn, &u.tenant_id, &u.role)?;
-                let account = rows::account_of_tenant(conn, &u.tenant_id)?;
-                Some(Built {
-                    entity: user_entity(&u, role.as_ref(), account.as_deref())?,
-                    scope: scope::tenant(&u.tenant_id),
-                    tenant: Some(u.tenant_id),
-                    valid_until: None,
-                })
+        "Account" => rows::account(conn, id)?.map(|a| Built {
+            entity: account_core(&a.id, &a.name),
+            ancestors: Vec::new(),
+            refs: Vec::new(),
+            scope: scope::account(&a.id),
+            tenant: None,
+            valid_until: None,
+        }),
+        "Tenant" => rows::tenant_facts(conn, id, now)?.map(|f| Built {
+            entity: tenant_core(&f),
+            ancestors: vec![uid("Account", &f.tenant.account_id)],
+            refs: Vec::new(),
+            scope: scope::tenant(id),
+            tenant: Some(id.to_string()),
+            valid_until: f.next_change_at,
+        }),
+        "User" => user_with_role(conn, id)?.map(|(u, account, levels)| {
+            let role = role_value_cached(&u.role, levels.as_deref());
+            Built {
+                entity: user_core(&u, role, account.as_deref()),
+                ancestors: in_tenant(&u.tenant_id, account.as_deref()),
+                refs: Vec::new(),
+                scope: scope::tenant(&u.tenant_id),
+                tenant: Some(u.tenant_id),
+                valid_until: None,
             }
-            None => None,
-        },
-        "Operator" => rows::operator(conn, id)?
-            .map(|o| -> Result<Built, StoreError> {
-                let account = rows::account_of_tenant(conn, &o.tenant_id)?;
-                Ok(Built {
-                    entity: operator_entity(&o, account.as_deref())?,
-                    scope: scope::tenant(&o.tenant_id),
-                    tenant: Some(o.tenant_id.clone()),
-                    valid_until: None,
-                })
-            })
-            .transpose()?,
+        }),
+        "Operator" => operator_with_account(conn, id)?.map(|(o, account)| Built {
+            entity: operator_core(&o, account.as_deref()),
+            ancestors: in_tenant(&o.tenant_id, account.as_deref()),
+            refs: o.owner_user_id.iter().map(|u| uid("User", u)).collect(),
+            scope: scope::tenant(&o.tenant_id),
+            tenant: Some(o.tenant_id.clone()),
+            valid_until: None,
+        }),
         "Subscription" => match id.parse::<i64>() {
-            Ok(number) => rows::subscription(conn, number)?
-                .map(|s| -> Result<Built, StoreError> {
+            Ok(number) => match rows::subscription(conn, number)? {
+                Some(s) => {
+                    let account = rows::account_of_tenant(conn, &s.tenant_id)?;
                     let mut attrs = vec![
-                        ("number", RestrictedExpression::new_long(s.number)),
+                        ("number", Value::from(s.number)),
                         ("kind", string(s.kind.as_str())),
-                        ("quantity", RestrictedExpression::new_long(s.quantity)),
-                        ("starts_at", RestrictedExpression::new_long(s.starts_at)),
-                        ("ends_at", RestrictedExpression::new_long(s.ends_at)),
-                        ("paid", RestrictedExpression::new_bool(s.paid_at.is_some())),
+                        ("quantity", Value::from(s.quantity)),
+                        ("starts_at", Value::from(s.starts_at)),
+                        ("ends_at", Value::from(s.ends_at)),
+                        ("paid", Value::from(s.paid_at.is_some())),
                     ];
                     if let Some(due) = s.payment_due_at {
-                        attrs.push(("payment_due_at", RestrictedExpression::new_long(due)));
+                        attrs.push(("payment_due_at", Value::from(due)));
                     }
-                    let account = rows::account_of_tenant(conn, &s.tenant_id)?;
-                    Ok(Built {
-                        entity: entity(
-                            uid("Subscription", id),
+                    let indirect: Vec<EntityUid> = account
+                        .as_deref()
+                        .map(|a| uid("Account", a))
+                        .into_iter()
+                        .collect();
+                    Some(Built {
+                        entity: make(
+                            &uid("Subscription", id),
                             attrs,
-                            in_tenant(&s.tenant_id, account.as_deref()),
-                        )?,
+                            &[uid("Tenant", &s.tenant_id)],
+                            &indirect,
+                        ),
+                        ancestors: in_tenant(&s.tenant_id, account.as_deref()),
+                        refs: Vec::new(),
                         scope: scope::tenant(&s.tenant_id),
                         tenant: Some(s.tenant_id),
                         valid_until: None,
                     })
-                })
-                .transpose()?,
+                }
+                None => None,
+            },
             Err(_) => None,
         },
         "Category" if CATEGORIES.contains(&id) => Some(Built {
-            entity: Entity::new_no_attrs(uid("Category", id), HashSet::new()),
+            entity: make(&uid("Category", id), Vec::new(), &[], &[]),
+            ancestors: Vec::new(),
+            refs: Vec::new(),
             scope: "static".into(),
             tenant: None,
             valid_until: None,
@@ -303,14 +426,10 @@ pub fn samples() -> Vec<Entity> {
         created_at: 0,
         own_operator: None,
     };
-    let role = RoleRow {
-        tenant_id: None,
-        name: "admin".into(),
-        levels: CATEGORIES
-            .iter()
-            .map(|c| (c.to_string(), Level::Approve))
-            .collect(),
-    };
+    let levels: BTreeMap<String, Level> = CATEGORIES
+        .iter()
+        .map(|c| (c.to_string(), Level::Approve))
+        .collect();
     let operator = OperatorRow {
         id: "o".into(),
         tenant_id: "t".into(),
@@ -322,17 +441,13 @@ pub fn samples() -> Vec<Entity> {
         latest_production_at: None,
         deactivation: None,
     };
-    let mut out = Vec::new();
-    out.extend(entity(
-        uid("Account", "a"),
-        vec![("name", string("A"))],
-        HashSet::new(),
-    ));
-    out.extend(tenant_entity(&facts));
-    out.extend(user_entity(&user, Some(&role), Some("a")));
-    out.extend(operator_entity(&operator, Some("a")));
-    out.push(Entity::new_no_attrs(uid("Category", "reports"), HashSet::new()));
-    out
+    vec![
+        Entity::from(account_core("a", "A")),
+        Entity::from(tenant_core(&facts)),
+        Entity::from(user_core(&user, role_value("admin", Some(&levels)), Some("a"))),
+        Entity::from(operator_core(&operator, Some("a"))),
+        Entity::from(make(&uid("Category", "reports"), Vec::new(), &[], &[])),
+    ]
 }
 
 #[cfg(test)]
@@ -344,5 +459,16 @@ mod tests {
         for t in TYPES {
             assert_eq!(type_name(t).to_string(), t);
         }
+    }
+
+    #[test]
+    fn a_user_entity_carries_its_whole_ancestry() {
+        let e = &samples()[2];
+        let (_, _, ancestors) = e.clone().into_inner();
+        let names: HashSet<String> = ancestors.iter().map(|a| a.to_string()).collect();
+        assert!(
+            names.contains(r#"Tenant::"t""#) && names.contains(r#"Account::"a""#),
+            "{names:?}"
+        );
     }
 }

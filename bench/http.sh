@@ -1,0 +1,109 @@
+#!/usr/bin/env bash
+# HTTP load: AuthZEN decisions against the bare JSON echo route, in one run, on
+# one machine, with a real load generator (wrk). Prints both, and the ratio.
+#
+#   bench/http.sh [ENTITIES] [SECONDS] [CONNECTIONS]
+#
+# Generates a ledger of ENTITIES entities (default 1000000) once under
+# target/bench-http/, serves it with the release build, and drives:
+#   - POST /bench/echo             a bare axum JSON echo (the ceiling)
+#   - POST /access/v1/evaluation   a random user/operator of a random tenant
+#   - POST /access/v1/evaluations  50 items sharing one subject
+# Also reports the server's peak RSS and its cold start (spawn → ready).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+ENTITIES=${1:-1000000}
+SECONDS_=${2:-10}
+CONNS=${3:-64}
+NOW=2026-06-01T00:00:00Z
+PORT=${PORT:-18180}
+OUT=target/bench-http
+mkdir -p "$OUT"
+
+command -v wrk >/dev/null || { echo "installing wrk"; apt-get install -y wrk >/dev/null 2>&1 || { echo "wrk is needed (apt-get install wrk)"; exit 1; }; }
+cargo build --release --quiet
+
+DB="$OUT/ledger-$ENTITIES.db"
+if [ ! -f "$DB.done" ]; then
+  rm -f "$DB" "$DB-wal" "$DB-shm"
+  target/release/turnstile bench-data --db "$DB" --entities "$ENTITIES" --now "$NOW"
+  touch "$DB.done"
+fi
+TENANTS=$(( ENTITIES / 80 )); [ "$TENANTS" -lt 1 ] && TENANTS=1
+
+cat > "$OUT/eval.lua" <<LUA
+wrk.method = "POST"
+wrk.headers["Content-Type"] = "application/json"
+local tenants = $TENANTS
+math.randomseed(42)
+request = function()
+  local t = math.random(0, tenants - 1)
+  local body
+  if math.random() < 0.8 then
+    body = string.format('{"subject":{"type":"User","id":"u%d-%d"},"action":{"name":"access_management"},"resource":{"type":"Tenant","id":"t%d"}}', t, math.random(0, 19), t)
+  else
+    body = string.format('{"subject":{"type":"Operator","id":"o%d-%d"},"action":{"name":"record_production"},"resource":{"type":"Tenant","id":"t%d"}}', t, math.random(0, 55), t)
+  end
+  return wrk.format(nil, "/access/v1/evaluation", nil, body)
+end
+LUA
+cat > "$OUT/echo.lua" <<'LUA'
+wrk.method = "POST"
+wrk.headers["Content-Type"] = "application/json"
+wrk.body = '{"subject":{"type":"User","id":"u1-2"},"action":{"name":"access_management"},"resource":{"type":"Tenant","id":"t1"}}'
+wrk.path = "/bench/echo"
+LUA
+cat > "$OUT/batch.lua" <<LUA
+wrk.method = "POST"
+wrk.headers["Content-Type"] = "application/json"
+local tenants = $TENANTS
+local cats = {"production_orders","production_records","reports","workers","users","devices","settings"}
+local acts = {"view","edit","approve"}
+math.randomseed(7)
+request = function()
+  local t = math.random(0, tenants - 1)
+  local items = {}
+  for i = 1, 50 do
+    local k = (i - 1) % 21
+    items[i] = string.format('{"action":{"name":"%s"},"resource":{"type":"Category","id":"%s"}}', acts[(k % 3) + 1], cats[(k % 7) + 1])
+  end
+  local body = string.format('{"subject":{"type":"User","id":"u%d-%d"},"evaluations":[%s]}', t, math.random(0, 19), table.concat(items, ","))
+  return wrk.format(nil, "/access/v1/evaluations", nil, body)
+end
+LUA
+cat > "$OUT/single_fixed.lua" <<'LUA'
+wrk.method = "POST"
+wrk.headers["Content-Type"] = "application/json"
+wrk.body = '{"subject":{"type":"User","id":"u1-2"},"action":{"name":"view"},"resource":{"type":"Category","id":"reports"}}'
+wrk.path = "/access/v1/evaluation"
+LUA
+
+START=$(date +%s%N)
+RUST_LOG=warn TURNSTILE_ADMIN_TOKEN=bench target/release/turnstile serve --addr "127.0.0.1:$PORT" --db "$DB" \
+  --policies policies --no-watch --echo-route > "$OUT/server.log" 2>&1 &
+PID=$!
+trap 'kill $PID 2>/dev/null || true' EXIT
+until curl -sf "http://127.0.0.1:$PORT/health/ready" >/dev/null; do sleep 0.005; done
+READY=$(date +%s%N)
+echo "cold start (spawn → /health/ready): $(( (READY - START) / 1000000 )) ms"
+
+run() { # name script
+  wrk -t1 -c"$CONNS" -d"${SECONDS_}s" --latency -s "$OUT/$2" "http://127.0.0.1:$PORT" > "$OUT/$1.txt"
+  local rps p50 p99
+  rps=$(awk '/Requests\/sec/ {print $2}' "$OUT/$1.txt")
+  p50=$(awk '$1=="50%" {print $2}' "$OUT/$1.txt")
+  p99=$(awk '$1=="99%" {print $2}' "$OUT/$1.txt")
+  echo "$1: $rps req/s, p50 $p50, p99 $p99"
+  eval "RPS_$1=$rps"
+}
+
+# Warm the entity cache with one short pass, then measure.
+wrk -t1 -c"$CONNS" -d3s -s "$OUT/eval.lua" "http://127.0.0.1:$PORT" >/dev/null
+run echo echo.lua
+run evaluation eval.lua
+run evaluation_fixed single_fixed.lua
+run evaluations_50 batch.lua
+echo "ratio evaluation / echo: $(awk -v a="$RPS_evaluation" -v b="$RPS_echo" 'BEGIN {printf "%.2f", a/b}')"
+echo "50-item batch cost in single evaluations (same subject): $(awk -v a="$RPS_evaluation_fixed" -v b="$RPS_evaluations_50" 'BEGIN {printf "%.1f", a/b}')×"
+echo "server peak RSS: $(awk '/VmHWM/ {printf "%.0f MiB", $2/1024}' /proc/$PID/status)"

@@ -82,6 +82,43 @@ fn main() {
             assert!(allowed > 0 && allowed < n, "the workload mixes allows and denies");
         }
     }
+    // The floor: Cedar alone (`Authorizer::is_authorized` on slices already
+    // built), for the same warm workload, to show what the service adds.
+    if std::env::var("TURNSTILE_BENCH_MODES").map_or(true, |m| m.split(',').any(|x| x.trim() == "cedar")) {
+        let (db, shape) = common::database(1000);
+        let engine = common::engine(&db, 100_000);
+        let pack = engine.pack();
+        let work = common::workload(shape, 2_000, 0x5eed);
+        let ready: Vec<_> = work
+            .iter()
+            .filter_map(|q| {
+                match engine
+                    .prepare(&pack, turnstile::slice::Source::Store(engine.store()), common::now(), q)
+                    .unwrap()
+                {
+                    turnstile::decide::Prepared::Ready(r) => Some(r),
+                    turnstile::decide::Prepared::Unknown(_) => None,
+                }
+            })
+            .collect();
+        let n = samples;
+        let mut lat = Vec::with_capacity(n);
+        for i in 0..n {
+            let r = &ready[i % ready.len()];
+            let t = Instant::now();
+            std::hint::black_box(engine.evaluate(&pack, r));
+            lat.push(t.elapsed());
+        }
+        lat.sort();
+        println!(
+            "| {} | cedar only (evaluate a prepared slice) | {:.1} | {:.1} | {:.1} | {:.1} | | |",
+            shape.entities(),
+            us(percentile(&lat, 0.50)),
+            us(percentile(&lat, 0.90)),
+            us(percentile(&lat, 0.99)),
+            us(percentile(&lat, 0.999)),
+        );
+    }
     let (peak, now) = common::rss_mib();
     println!("\nRSS: peak {peak:.0} MiB, now {now:.0} MiB");
 }

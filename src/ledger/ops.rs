@@ -603,7 +603,7 @@ impl Ledger {
                     format!("operator number `{number}` is already used in tenant `{tenant}`"),
                 ));
             }
-            if rows::operator(tx, &id)?.is_some() {
+            if rows::operator_exists(tx, &id)? {
                 return Err(LedgerError::conflict(
                     "duplicate",
                     Some("id"),
@@ -704,7 +704,7 @@ impl Ledger {
                     ),
                 ));
             }
-            if rows::operator(tx, &id)?.is_some() {
+            if rows::operator_exists(tx, &id)? {
                 return Err(LedgerError::conflict(
                     "duplicate",
                     Some("id"),

@@ -386,6 +386,11 @@ pub fn operators_of_tenant(conn: &Connection, tenant: &str) -> Result<Vec<Operat
     Ok(rows.collect::<Result<_, _>>()?)
 }
 
+pub fn operator_exists(conn: &Connection, id: &str) -> Result<bool, StoreError> {
+    let mut st = conn.prepare_cached("SELECT EXISTS (SELECT 1 FROM operators WHERE id = ?1)")?;
+    Ok(b(st.query_row([id], |r| r.get(0))?))
+}
+
 pub fn operator_number_taken(conn: &Connection, tenant: &str, number: &str) -> Result<bool, StoreError> {
     let mut st =
         conn.prepare_cached("SELECT EXISTS (SELECT 1 FROM operators WHERE tenant_id = ?1 AND number = ?2)")?;

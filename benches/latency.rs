@@ -93,7 +93,12 @@ fn main() {
             .iter()
             .filter_map(|q| {
                 match engine
-                    .prepare(&pack, turnstile::slice::Source::Store(engine.store()), common::now(), q)
+                    .prepare(
+                        &pack,
+                        turnstile::slice::Source::Store(engine.store()),
+                        common::now(),
+                        q,
+                    )
                     .unwrap()
                 {
                     turnstile::decide::Prepared::Ready(r) => Some(r),

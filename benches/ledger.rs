@@ -12,7 +12,9 @@ use std::time::Instant;
 
 use turnstile::decide::Engine;
 use turnstile::ledger::Ledger;
-use turnstile::ledger::inputs::{NewAccount, NewHub, NewOperator, NewSubscription, NewTenant, NewUser, NumberInput};
+use turnstile::ledger::inputs::{
+    NewAccount, NewHub, NewOperator, NewSubscription, NewTenant, NewUser, NumberInput,
+};
 use turnstile::policy::PolicyPack;
 use turnstile::store::Store;
 use turnstile::time::Clock;
@@ -27,17 +29,32 @@ async fn setup(dir: &std::path::Path, tenants: usize, seats: i64) -> Ledger {
     for t in 0..tenants {
         let acct = format!("acct-{t}");
         ledger
-            .create_account(NewAccount { id: acct.clone(), name: "Acct".into() })
+            .create_account(NewAccount {
+                id: acct.clone(),
+                name: "Acct".into(),
+            })
             .await
             .unwrap();
         ledger
-            .create_tenant(acct.clone(), NewTenant { id: format!("t{t}"), name: "T".into(), trial_days: None })
+            .create_tenant(
+                acct.clone(),
+                NewTenant {
+                    id: format!("t{t}"),
+                    name: "T".into(),
+                    trial_days: None,
+                },
+            )
             .await
             .unwrap();
         ledger
             .create_user(
                 format!("t{t}"),
-                NewUser { id: format!("admin-{t}"), name: "Admin".into(), email: "a@example.com".into(), role: "admin".into() },
+                NewUser {
+                    id: format!("admin-{t}"),
+                    name: "Admin".into(),
+                    email: "a@example.com".into(),
+                    role: "admin".into(),
+                },
             )
             .await
             .unwrap();
@@ -54,7 +71,16 @@ async fn setup(dir: &std::path::Path, tenants: usize, seats: i64) -> Ledger {
             )
             .await
             .unwrap();
-        ledger.create_hub(acct, NewHub { name: "Hub".into(), tenant: None }).await.unwrap();
+        ledger
+            .create_hub(
+                acct,
+                NewHub {
+                    name: "Hub".into(),
+                    tenant: None,
+                },
+            )
+            .await
+            .unwrap();
     }
     ledger
 }
@@ -97,8 +123,15 @@ async fn burst(ledger: &Ledger, adds: usize, callers: usize, tenants: usize) -> 
 }
 
 fn main() {
-    let adds: usize = std::env::var("TURNSTILE_BENCH_ADDS").ok().and_then(|s| s.parse().ok()).unwrap_or(20_000);
-    let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
+    let adds: usize = std::env::var("TURNSTILE_BENCH_ADDS")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(20_000);
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
     rt.block_on(async {
         println!("| callers | adds | succeeded | refused | seconds | adds/s |");
         println!("|---:|---:|---:|---:|---:|---:|");
@@ -108,7 +141,10 @@ fn main() {
             let n = if callers == 1 { adds / 10 } else { adds };
             let (ok, refused, secs) = burst(&ledger, n, callers, TENANTS).await;
             assert_eq!((ok, refused), (n, 0));
-            println!("| {callers} | {n} | {ok} | {refused} | {secs:.2} | {:.0} |", ok as f64 / secs);
+            println!(
+                "| {callers} | {n} | {ok} | {refused} | {secs:.2} | {:.0} |",
+                ok as f64 / secs
+            );
             ledger.store().close();
         }
         // Exact counts at the limit: one tenant, more attempts than seats.

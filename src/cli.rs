@@ -55,6 +55,9 @@ pub enum Command {
         /// benchmark compares decisions with.
         #[arg(long, hide = true)]
         echo_route: bool,
+        /// Async worker threads (default: one per core).
+        #[arg(long, env = "TURNSTILE_WORKERS")]
+        workers: Option<usize>,
     },
     /// Generate a large, realistic licence ledger for benchmarks.
     BenchData {
@@ -178,6 +181,7 @@ pub fn run(cli: Cli) -> ExitCode {
             decision_log,
             no_watch,
             echo_route,
+            workers,
         } => {
             init_tracing(log_format);
             let policies = policies.or_else(|| {
@@ -196,7 +200,7 @@ pub fn run(cli: Cli) -> ExitCode {
             config.admin_token = std::env::var("TURNSTILE_ADMIN_TOKEN")
                 .ok()
                 .filter(|t| !t.is_empty());
-            runtime().map_or(ExitCode::FAILURE, |rt| rt.block_on(serve(config, policies)))
+            runtime_with(workers).map_or(ExitCode::FAILURE, |rt| rt.block_on(serve(config, policies)))
         }
         Command::Validate { policies } => validate(&policies),
         Command::Import {
@@ -251,7 +255,16 @@ pub fn run(cli: Cli) -> ExitCode {
 }
 
 fn runtime() -> Option<tokio::runtime::Runtime> {
-    match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+    runtime_with(None)
+}
+
+/// The async runtime, with `workers` worker threads (default: one per core).
+fn runtime_with(workers: Option<usize>) -> Option<tokio::runtime::Runtime> {
+    let mut builder = tokio::runtime::Builder::new_multi_thread();
+    if let Some(n) = workers {
+        builder.worker_threads(n.max(1));
+    }
+    match builder.enable_all().build() {
         Ok(rt) => Some(rt),
         Err(e) => {
             eprintln!("error: cannot start the async runtime: {e}");

@@ -478,7 +478,7 @@ impl Engine {
                 .iter()
                 .all(|(k, a)| !a.required || fast.iter().any(|(f, _)| f == k));
         let context = if only_server_facts {
-            facts_context(fast).map_err(|e| DecideError::BadInput(format!("context: {e}")))?
+            facts_context(fast)?
         } else {
             Context::from_json_value(Value::Object(ctx.clone()), Some((&pack.schema, &action)))
                 .map_err(|e| DecideError::BadInput(format!("context: {e}")))?
@@ -603,7 +603,7 @@ enum Fact {
 
 /// The context made of the server's facts alone, built straight from Cedar
 /// values (no expression to evaluate) unless an extension value needs one.
-fn facts_context(facts: Vec<(&'static str, Fact)>) -> Result<Context, cedar_policy::ContextCreationError> {
+fn facts_context(facts: Vec<(&'static str, Fact)>) -> Result<Context, DecideError> {
     use cedar_policy_core::ast::{Context as CoreContext, EntityUID, Value as CoreValue};
     let plain: Option<std::collections::BTreeMap<smol_str::SmolStr, CoreValue>> = facts
         .iter()
@@ -627,6 +627,7 @@ fn facts_context(facts: Vec<(&'static str, Fact)>) -> Result<Context, cedar_poli
         };
         (k.to_string(), v)
     }))
+    .map_err(|e| DecideError::BadInput(format!("context: {e}")))
 }
 
 /// A request ready for Cedar, or already answered.

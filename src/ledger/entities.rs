@@ -236,12 +236,12 @@ fn in_tenant(tenant: &str, account: Option<&str>) -> Vec<EntityUid> {
     v
 }
 
+/// A user row, its tenant's account and its role's levels.
+type UserWithRole = (UserRow, Option<String>, Option<String>);
+
 /// A user with what its entity needs, in one statement: its tenant's account
 /// and its role's levels (the tenant's own role of that name, else the built-in).
-fn user_with_role(
-    conn: &Connection,
-    id: &str,
-) -> Result<Option<(UserRow, Option<String>, Option<String>)>, StoreError> {
+fn user_with_role(conn: &Connection, id: &str) -> Result<Option<UserWithRole>, StoreError> {
     let mut st = conn.prepare_cached(
         "SELECT u.id, u.tenant_id, u.name, u.email, u.role, u.active, u.licensed_at, u.created_at,
                 (SELECT o.id FROM operators o WHERE o.owner_user_id = u.id),

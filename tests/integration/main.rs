@@ -14,5 +14,6 @@ mod hostile_input;
 mod ledger_api;
 mod openapi;
 mod operations;
+mod readme;
 mod scenarios;
 mod story_http;

@@ -2,13 +2,18 @@
 # HTTP load: AuthZEN decisions against the bare JSON echo route, in one run, on
 # one machine, with a real load generator (wrk). Prints both, and the ratio.
 #
-#   bench/http.sh [ENTITIES] [SECONDS] [CONNECTIONS]
+#   bench/http.sh [ENTITIES] [SECONDS] [CONNECTIONS]     (SERVE_FLAGS="--cache-entities N" ...)
 #
 # Generates a ledger of ENTITIES entities (default 1000000) once under
 # target/bench-http/, serves it with the release build, and drives:
 #   - POST /bench/echo             a bare axum JSON echo (the ceiling)
 #   - POST /access/v1/evaluation   a random user/operator of a random tenant
-#   - POST /access/v1/evaluations  50 items sharing one subject
+#                                  (every entity of the ledger in play: the cache
+#                                  mostly misses), then a hot working set of 2000
+#                                  requests spread over the ledger, then one
+#                                  request repeated
+#   - POST /access/v1/evaluations  50 items sharing one random subject, against
+#                                  single evaluations of the same kind
 # Also reports the server's peak RSS and its cold start (spawn → ready).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -48,6 +53,35 @@ request = function()
   return wrk.format(nil, "/access/v1/evaluation", nil, body)
 end
 LUA
+cat > "$OUT/eval_hot.lua" <<LUA
+wrk.method = "POST"
+wrk.headers["Content-Type"] = "application/json"
+local tenants = $TENANTS
+math.randomseed(11)
+local bodies = {}
+for i = 1, 2000 do
+  local t = math.random(0, tenants - 1)
+  if math.random() < 0.8 then
+    bodies[i] = string.format('{"subject":{"type":"User","id":"u%d-%d"},"action":{"name":"access_management"},"resource":{"type":"Tenant","id":"t%d"}}', t, math.random(0, 19), t)
+  else
+    bodies[i] = string.format('{"subject":{"type":"Operator","id":"o%d-%d"},"action":{"name":"record_production"},"resource":{"type":"Tenant","id":"t%d"}}', t, math.random(0, 55), t)
+  end
+end
+request = function()
+  return wrk.format(nil, "/access/v1/evaluation", nil, bodies[math.random(1, 2000)])
+end
+LUA
+cat > "$OUT/single_cat.lua" <<LUA
+wrk.method = "POST"
+wrk.headers["Content-Type"] = "application/json"
+local tenants = $TENANTS
+math.randomseed(7)
+request = function()
+  local t = math.random(0, tenants - 1)
+  local body = string.format('{"subject":{"type":"User","id":"u%d-%d"},"action":{"name":"view"},"resource":{"type":"Category","id":"reports"}}', t, math.random(0, 19))
+  return wrk.format(nil, "/access/v1/evaluation", nil, body)
+end
+LUA
 cat > "$OUT/echo.lua" <<'LUA'
 wrk.method = "POST"
 wrk.headers["Content-Type"] = "application/json"
@@ -81,7 +115,7 @@ LUA
 
 START=$(date +%s%N)
 RUST_LOG=warn TURNSTILE_ADMIN_TOKEN=bench target/release/turnstile serve --addr "127.0.0.1:$PORT" --db "$DB" \
-  --policies policies --no-watch --echo-route > "$OUT/server.log" 2>&1 &
+  --policies policies --no-watch --echo-route ${SERVE_FLAGS:-} > "$OUT/server.log" 2>&1 &
 PID=$!
 trap 'kill $PID 2>/dev/null || true' EXIT
 until curl -sf "http://127.0.0.1:$PORT/health/ready" >/dev/null; do sleep 0.005; done
@@ -102,8 +136,11 @@ run() { # name script
 wrk -t1 -c"$CONNS" -d3s -s "$OUT/eval.lua" "http://127.0.0.1:$PORT" >/dev/null
 run echo echo.lua
 run evaluation eval.lua
+run evaluation_hot eval_hot.lua
 run evaluation_fixed single_fixed.lua
+run evaluation_category single_cat.lua
 run evaluations_50 batch.lua
-echo "ratio evaluation / echo: $(awk -v a="$RPS_evaluation" -v b="$RPS_echo" 'BEGIN {printf "%.2f", a/b}')"
-echo "50-item batch cost in single evaluations (same subject): $(awk -v a="$RPS_evaluation_fixed" -v b="$RPS_evaluations_50" 'BEGIN {printf "%.1f", a/b}')×"
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN {printf "%.2f", a/b}'; }
+echo "ratio evaluation / echo: random over the ledger $(ratio "$RPS_evaluation" "$RPS_echo"), hot working set $(ratio "$RPS_evaluation_hot" "$RPS_echo"), one request $(ratio "$RPS_evaluation_fixed" "$RPS_echo")"
+echo "50-item batch cost in single evaluations of the same kind: $(ratio "$RPS_evaluation_category" "$RPS_evaluations_50")×"
 echo "server peak RSS: $(awk '/VmHWM/ {printf "%.0f MiB", $2/1024}' /proc/$PID/status)"

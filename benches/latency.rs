@@ -45,7 +45,10 @@ fn main() {
     for size in sizes {
         let (db, shape) = common::database(size);
         let modes = std::env::var("TURNSTILE_BENCH_MODES").unwrap_or_else(|_| "warm,cold".into());
-        for (mode, cache, distinct) in [("warm", 100_000, working_set), ("cold", 0, samples)] {
+        for (mode, cache, distinct) in [
+            ("warm", turnstile::slice::DEFAULT_CACHE_CAPACITY, working_set),
+            ("cold", 0, samples),
+        ] {
             if !modes.split(',').any(|m| m.trim() == mode) {
                 continue;
             }

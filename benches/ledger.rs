@@ -122,6 +122,10 @@ async fn burst(ledger: &Ledger, adds: usize, callers: usize, tenants: usize) -> 
     (ok, refused, started.elapsed().as_secs_f64())
 }
 
+/// The allocator the `turnstile` binary serves with, so the numbers are its own.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn main() {
     let adds: usize = std::env::var("TURNSTILE_BENCH_ADDS")
         .ok()

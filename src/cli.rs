@@ -58,6 +58,14 @@ pub enum Command {
         /// Async worker threads (default: one per core).
         #[arg(long, env = "TURNSTILE_WORKERS")]
         workers: Option<usize>,
+        /// Threads reading SQLite for decisions whose entities are not cached
+        /// (each holds one read connection).
+        #[arg(long, env = "TURNSTILE_READ_THREADS", default_value_t = DEFAULT_READ_THREADS)]
+        read_threads: usize,
+        /// Built entities kept in memory for decisions (0: read every entity
+        /// from the database). About 1 KiB each.
+        #[arg(long, env = "TURNSTILE_CACHE_ENTITIES", default_value_t = crate::slice::DEFAULT_CACHE_CAPACITY)]
+        cache_entities: usize,
     },
     /// Generate a large, realistic licence ledger for benchmarks.
     BenchData {
@@ -182,6 +190,8 @@ pub fn run(cli: Cli) -> ExitCode {
             no_watch,
             echo_route,
             workers,
+            read_threads,
+            cache_entities,
         } => {
             init_tracing(log_format);
             let policies = policies.or_else(|| {
@@ -197,10 +207,12 @@ pub fn run(cli: Cli) -> ExitCode {
             config.decision_log = decision_log;
             config.watch = !no_watch;
             config.echo_route = echo_route;
+            config.cache_entities = cache_entities;
             config.admin_token = std::env::var("TURNSTILE_ADMIN_TOKEN")
                 .ok()
                 .filter(|t| !t.is_empty());
-            runtime_with(workers).map_or(ExitCode::FAILURE, |rt| rt.block_on(serve(config, policies)))
+            runtime_with(workers, read_threads)
+                .map_or(ExitCode::FAILURE, |rt| rt.block_on(serve(config, policies)))
         }
         Command::Validate { policies } => validate(&policies),
         Command::Import {
@@ -254,16 +266,23 @@ pub fn run(cli: Cli) -> ExitCode {
     }
 }
 
+/// Blocking threads by default: SQLite reads of a cached database are CPU
+/// work, so more threads than a few per core only add context switches and
+/// read connections (each with its own page cache).
+const DEFAULT_READ_THREADS: usize = 8;
+
 fn runtime() -> Option<tokio::runtime::Runtime> {
-    runtime_with(None)
+    runtime_with(None, DEFAULT_READ_THREADS)
 }
 
-/// The async runtime, with `workers` worker threads (default: one per core).
-fn runtime_with(workers: Option<usize>) -> Option<tokio::runtime::Runtime> {
+/// The async runtime, with `workers` worker threads (default: one per core)
+/// and at most `blocking` threads for blocking work (SQLite reads).
+fn runtime_with(workers: Option<usize>, blocking: usize) -> Option<tokio::runtime::Runtime> {
     let mut builder = tokio::runtime::Builder::new_multi_thread();
     if let Some(n) = workers {
         builder.worker_threads(n.max(1));
     }
+    builder.max_blocking_threads(blocking.max(1));
     match builder.enable_all().build() {
         Ok(rt) => Some(rt),
         Err(e) => {

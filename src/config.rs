@@ -24,6 +24,8 @@ pub struct Config {
     pub watch: bool,
     /// Serve `POST /bench/echo` (benchmarks only).
     pub echo_route: bool,
+    /// How many built entities the decision cache keeps (0: none); bounds memory.
+    pub cache_entities: usize,
 }
 
 impl Config {
@@ -40,6 +42,7 @@ impl Config {
             decision_log: None,
             watch: true,
             echo_route: false,
+            cache_entities: crate::slice::DEFAULT_CACHE_CAPACITY,
         }
     }
 }

@@ -84,7 +84,12 @@ impl Application {
     pub async fn build(config: Config, policies: Option<PathBuf>) -> Result<Self, StartError> {
         let pack = load_pack(policies.as_deref())?;
         let store = Store::open(&config.db)?;
-        let engine = Arc::new(Engine::new(pack, store, Clock::system())?);
+        let engine = Arc::new(Engine::with_cache(
+            pack,
+            store,
+            Clock::system(),
+            config.cache_entities,
+        )?);
         if let Some(target) = &config.decision_log {
             let log = DecisionLog::open(
                 decision_log::Target::parse(target),

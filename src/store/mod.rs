@@ -251,7 +251,9 @@ impl Store {
             path: self.inner.path.display().to_string(),
             source,
         })?;
-        conn.execute_batch("PRAGMA busy_timeout = 5000; PRAGMA query_only = ON;")?;
+        // A small page cache per reader: the OS page cache holds the file for
+        // all of them, and decisions read a few rows each.
+        conn.execute_batch("PRAGMA busy_timeout = 5000; PRAGMA query_only = ON; PRAGMA cache_size = -512;")?;
         stable_plans(&conn)?;
         conn.set_prepared_statement_cache_capacity(64);
         Ok(conn)

@@ -143,4 +143,20 @@ run evaluations_50 batch.lua
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN {printf "%.2f", a/b}'; }
 echo "ratio evaluation / echo: random over the ledger $(ratio "$RPS_evaluation" "$RPS_echo"), hot working set $(ratio "$RPS_evaluation_hot" "$RPS_echo"), one request $(ratio "$RPS_evaluation_fixed" "$RPS_echo")"
 echo "50-item batch cost in single evaluations of the same kind: $(ratio "$RPS_evaluation_category" "$RPS_evaluations_50")×"
+# Latency at a steady offered load (open loop, corrected for coordinated
+# omission), where wrk above measures saturation. Needs oha (cargo install oha).
+if command -v oha >/dev/null; then
+  awk -v tenants="$TENANTS" 'BEGIN { srand(5); for (i = 0; i < 50000; i++) { t = int(rand() * tenants);
+    if (rand() < 0.8) printf "{\"subject\":{\"type\":\"User\",\"id\":\"u%d-%d\"},\"action\":{\"name\":\"access_management\"},\"resource\":{\"type\":\"Tenant\",\"id\":\"t%d\"}}\n", t, int(rand() * 20), t;
+    else printf "{\"subject\":{\"type\":\"Operator\",\"id\":\"o%d-%d\"},\"action\":{\"name\":\"record_production\"},\"resource\":{\"type\":\"Tenant\",\"id\":\"t%d\"}}\n", t, int(rand() * 56), t } }' > "$OUT/bodies_random.txt"
+  head -n 2000 "$OUT/bodies_random.txt" > "$OUT/bodies_hot.txt"
+  RATE=${RATE:-5000}
+  for set in hot random; do
+    oha -z "${SECONDS_}s" -c "$CONNS" -q "$RATE" --latency-correction --no-tui -m POST -T application/json \
+      -Z "$OUT/bodies_$set.txt" "http://127.0.0.1:$PORT/access/v1/evaluation" > "$OUT/steady_$set.txt" 2>&1
+    echo "evaluation at $RATE req/s offered ($set): p50 $(awk '/50.00%/ {print $3, $4}' "$OUT/steady_$set.txt"), p99 $(awk '/99.00%/ {print $3, $4}' "$OUT/steady_$set.txt")"
+  done
+else
+  echo "(oha not installed: no steady-load latency; cargo install oha)"
+fi
 echo "server peak RSS: $(awk '/VmHWM/ {printf "%.0f MiB", $2/1024}' /proc/$PID/status)"

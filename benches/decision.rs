@@ -7,6 +7,10 @@
 
 mod common;
 
+/// The allocator the `turnstile` binary serves with, so the numbers are its own.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 use std::hint::black_box;
 
 use criterion::{Criterion, criterion_group, criterion_main};

@@ -13,6 +13,10 @@
 
 mod common;
 
+/// The allocator the `turnstile` binary serves with, so the numbers are its own.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 use std::time::{Duration, Instant};
 
 fn percentile(sorted: &[Duration], p: f64) -> Duration {

@@ -210,6 +210,11 @@ impl Engine {
         })
     }
 
+    /// How many built entities and assembled slices are cached now.
+    pub fn cached(&self) -> (usize, usize) {
+        self.slicer.len()
+    }
+
     /// Logs every decision made through [`Engine::decide`] and
     /// [`Engine::decide_in_tx`] from now on. Only the first call takes effect.
     pub fn set_log(&self, log: Arc<DecisionLog>) {

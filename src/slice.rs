@@ -22,7 +22,7 @@ use crate::policy::PolicyPack;
 use crate::store::{Reader, Store, StoreError, entities as generic, scope};
 
 /// How many built entities the cache keeps.
-pub const DEFAULT_CACHE_CAPACITY: usize = 20_000;
+pub const DEFAULT_CACHE_CAPACITY: usize = 10_000;
 
 /// A built entity and what the slicer needs to know about it.
 #[derive(Debug)]
@@ -219,7 +219,7 @@ impl Slicer {
     pub fn new(capacity: usize) -> Self {
         Self {
             cache: quick_cache::sync::Cache::new(capacity.max(16)),
-            slices: quick_cache::sync::Cache::new((capacity / 8).max(16)),
+            slices: quick_cache::sync::Cache::new((capacity / 4).max(16)),
             enabled: capacity > 0,
         }
     }
@@ -229,6 +229,11 @@ impl Slicer {
     pub fn clear(&self) {
         self.cache.clear();
         self.slices.clear();
+    }
+
+    /// How many entities and slices the caches hold now.
+    pub fn len(&self) -> (usize, usize) {
+        (self.cache.len(), self.slices.len())
     }
 
     /// Whether this slicer caches at all.

@@ -12,10 +12,6 @@ use turnstile::policy::PolicyPack;
 use turnstile::store::Store;
 use turnstile::time::{self, Clock};
 
-/// The allocator the `turnstile` binary serves with, so the numbers are its own.
-#[global_allocator]
-static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
-
 /// The time the ledgers are generated at and decided at.
 pub const NOW: &str = "2026-06-01T00:00:00Z";
 

@@ -201,8 +201,8 @@ pub type SliceKey = (EntityUid, EntityUid, EntityUid);
 pub struct Slicer {
     cache: quick_cache::sync::Cache<EntityUid, Arc<Cached>>,
     /// Assembled slices. They share their entities with the entity cache, but
-    /// keep them alive after the entity cache evicts them (measured: ~20 KiB an
-    /// entry under a random load over 10^6 entities), so there are few.
+    /// keep them alive after the entity cache evicts them (`cargo bench --bench
+    /// memory`), so there are a quarter as many as entities.
     slices: quick_cache::sync::Cache<SliceKey, Arc<SliceHit>>,
     /// False when built with capacity 0: every entity is read from the database.
     enabled: bool,

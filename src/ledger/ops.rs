@@ -96,6 +96,25 @@ fn operator_view(conn: &rusqlite::Connection, o: &OperatorRow) -> Result<Operato
     Ok(OperatorView::new(o, owner_active))
 }
 
+/// Refuses a new operator whose id exists or whose number the tenant uses (409).
+fn new_operator_free(tx: &Tx<'_>, tenant: &str, id: &str, number: &str) -> Result<(), LedgerError> {
+    if rows::operator_number_taken(tx, tenant, number)? {
+        return Err(LedgerError::conflict(
+            "duplicate",
+            Some("number"),
+            format!("operator number `{number}` is already used in tenant `{tenant}`"),
+        ));
+    }
+    if rows::operator_exists(tx, id)? {
+        return Err(LedgerError::conflict(
+            "duplicate",
+            Some("id"),
+            format!("operator `{id}` already exists"),
+        ));
+    }
+    Ok(())
+}
+
 impl Ledger {
     async fn read<T: Send + 'static>(
         &self,
@@ -596,20 +615,7 @@ impl Ledger {
         self.write(move |tx, now| {
             let t = tenant_row(tx, &tenant)?;
             let actor = actor(tx, input.by.as_deref(), &t)?;
-            if rows::operator_number_taken(tx, &tenant, &number)? {
-                return Err(LedgerError::conflict(
-                    "duplicate",
-                    Some("number"),
-                    format!("operator number `{number}` is already used in tenant `{tenant}`"),
-                ));
-            }
-            if rows::operator_exists(tx, &id)? {
-                return Err(LedgerError::conflict(
-                    "duplicate",
-                    Some("id"),
-                    format!("operator `{id}` already exists"),
-                ));
-            }
+            new_operator_free(tx, &tenant, &id, &number)?;
             check(
                 &engine,
                 tx,
@@ -694,23 +700,7 @@ impl Ledger {
         let engine = self.engine().clone();
         self.write(move |tx, now| {
             let u = user_row(tx, &user)?;
-            if rows::operator_number_taken(tx, &u.tenant_id, &number)? {
-                return Err(LedgerError::conflict(
-                    "duplicate",
-                    Some("number"),
-                    format!(
-                        "operator number `{number}` is already used in tenant `{}`",
-                        u.tenant_id
-                    ),
-                ));
-            }
-            if rows::operator_exists(tx, &id)? {
-                return Err(LedgerError::conflict(
-                    "duplicate",
-                    Some("id"),
-                    format!("operator `{id}` already exists"),
-                ));
-            }
+            new_operator_free(tx, &u.tenant_id, &id, &number)?;
             check(
                 &engine,
                 tx,

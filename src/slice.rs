@@ -355,7 +355,7 @@ impl<'a> SliceBuilder<'a> {
     /// made of cached entities) for the next request with the same triple.
     pub fn finish_and_remember(
         self,
-        action: Option<&Entity>,
+        action: Option<&Arc<CoreEntity>>,
         key: Option<SliceKey>,
         principal: Option<Arc<Cached>>,
         resource: Option<Arc<Cached>>,
@@ -382,11 +382,14 @@ impl<'a> SliceBuilder<'a> {
 
     /// Expands the roots to the pack's entity level and returns the entities,
     /// with `action` (and its groups) added.
-    pub fn finish(self, action: Option<&Entity>) -> Result<Entities, SliceError> {
+    pub fn finish(self, action: Option<&Arc<CoreEntity>>) -> Result<Entities, SliceError> {
         self.assemble(action).map(|(e, _)| e)
     }
 
-    fn assemble(mut self, action: Option<&Entity>) -> Result<(Entities, Vec<Arc<Cached>>), SliceError> {
+    fn assemble(
+        mut self,
+        action: Option<&Arc<CoreEntity>>,
+    ) -> Result<(Entities, Vec<Arc<Cached>>), SliceError> {
         let level = self.pack.level;
         while let Some((uid, depth)) = self.queue.pop_front() {
             let Some(Some(cached)) = self.get(&uid).cloned() else {
@@ -406,8 +409,7 @@ impl<'a> SliceBuilder<'a> {
         let corrupt = |e: &dyn std::fmt::Display| SliceError::Store(StoreError::Corrupt(e.to_string()));
         if members.iter().all(|c| c.closed) {
             // Every entity carries its whole ancestry: share them as they are.
-            let action = action.map(|a| Arc::new(a.as_ref().clone()));
-            let shared = members.iter().map(|c| c.shared.clone()).chain(action);
+            let shared = members.iter().map(|c| c.shared.clone()).chain(action.cloned());
             let core = CoreEntities::new()
                 .add_entities(
                     shared,
@@ -418,7 +420,8 @@ impl<'a> SliceBuilder<'a> {
                 .map_err(|e| corrupt(&e))?;
             return Ok((Entities::from(core), members));
         }
-        let entities = members.iter().map(|c| c.entity()).chain(action.cloned());
+        let action = action.map(|a| Entity::from(a.as_ref().clone()));
+        let entities = members.iter().map(|c| c.entity()).chain(action);
         let entities = Entities::from_entities(entities, None).map_err(|e| corrupt(&e))?;
         Ok((entities, members))
     }

@@ -5,6 +5,7 @@ use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::fmt;
 use std::path::Path;
 use std::str::FromStr;
+use std::sync::Arc;
 
 use cedar_policy::{
     ActionConstraint, Effect, Entity, EntityUid, Expression, PolicyId, PolicySet, Schema, ValidationMode,
@@ -436,7 +437,8 @@ pub(super) fn build(dir: &Path, files: Vec<SourceFile>) -> Result<PolicyPack, Pa
             }
         }
         by_action.insert(action.clone(), set);
-        action_entities.insert(action.clone(), Entity::new_no_attrs(action.clone(), ancestors));
+        let entity = Entity::new_no_attrs(action.clone(), ancestors);
+        action_entities.insert(action.clone(), Arc::new(entity.as_ref().clone()));
     }
 
     // Notices: forbids that warn before they apply.

@@ -13,8 +13,9 @@ pub mod schema_info;
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
-use cedar_policy::{Effect, Entity, EntityUid, Expression, PolicySet, Schema};
+use cedar_policy::{Effect, EntityUid, Expression, PolicySet, Schema};
 
 pub use load::{PackError, Problem, SourceFile};
 pub use messages::Messages;
@@ -51,8 +52,9 @@ pub struct PolicyPack {
     pub notices: Vec<NoticeRule>,
     /// The entity level the pack validates at: how deep the slicer loads.
     pub level: u32,
-    /// Action entities with every ancestor group as a direct parent.
-    action_entities: HashMap<EntityUid, Entity>,
+    /// Action entities with every ancestor group as a direct parent, built
+    /// once and shared by every slice.
+    action_entities: HashMap<EntityUid, Arc<cedar_policy_core::ast::Entity>>,
     /// Entity types built by the licence ledger (`@source("ledger")` in the schema).
     pub ledger_types: BTreeSet<String>,
     /// The files the pack was read from (schema first).
@@ -135,7 +137,7 @@ impl PolicyPack {
     }
 
     /// The action entity, with its groups as parents, for `action`.
-    pub fn action_entity(&self, action: &EntityUid) -> Option<&Entity> {
+    pub fn action_entity(&self, action: &EntityUid) -> Option<&Arc<cedar_policy_core::ast::Entity>> {
         self.action_entities.get(action)
     }
 

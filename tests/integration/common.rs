@@ -196,3 +196,36 @@ impl TestApp {
         }
     }
 }
+
+/// The real server over `engine` on a free loopback port, until stopped.
+pub struct RunningServer {
+    pub addr: std::net::SocketAddr,
+    stop: tokio::sync::oneshot::Sender<()>,
+    server: tokio::task::JoinHandle<std::io::Result<()>>,
+}
+
+impl RunningServer {
+    /// Binds port 0 with `token` as the admin token; the policy directory is
+    /// not watched.
+    pub async fn start(engine: Arc<Engine>, db: &Path, token: &str) -> Self {
+        let mut config = turnstile::config::Config::new(db.to_path_buf(), repo_path("policies"));
+        config.addr = "127.0.0.1:0".parse().unwrap();
+        config.admin_token = Some(token.into());
+        config.watch = false;
+        let app = turnstile::server::Application::with_engine(config, engine, None)
+            .await
+            .unwrap();
+        let addr = app.local_addr().unwrap();
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        let server = tokio::spawn(app.run_until(async {
+            let _ = stopped.await;
+        }));
+        Self { addr, stop, server }
+    }
+
+    /// Shuts down gracefully and waits until the server has stopped.
+    pub async fn stop(self) {
+        let _ = self.stop.send(());
+        self.server.await.unwrap().unwrap();
+    }
+}

@@ -5,16 +5,14 @@ use std::sync::Arc;
 use axum::body::Body;
 use axum::http::{Request, StatusCode};
 use serde_json::json;
-use turnstile::config::Config;
 use turnstile::decide::Engine;
 use turnstile::decision_log::{self, DecisionLog};
 use turnstile::http::observe::Limits;
 use turnstile::policy::PolicyPack;
-use turnstile::server::Application;
 use turnstile::store::Store;
 use turnstile::time::{self, Clock};
 
-use crate::common::{TOKEN, TestApp, repo_path};
+use crate::common::{RunningServer, TOKEN, TestApp, repo_path};
 use crate::http_client::request;
 
 #[tokio::test]
@@ -149,23 +147,14 @@ async fn shutting_down_finishes_and_flushes_the_decision_log() {
     engine.set_log(Arc::new(
         DecisionLog::open(decision_log::Target::File(log_path.clone()), 1024).unwrap(),
     ));
-    let mut config = Config::new(dir.path().join("d.db"), repo_path("policies"));
-    config.addr = "127.0.0.1:0".parse().unwrap();
-    config.admin_token = Some(TOKEN.into());
-    config.watch = false;
-    let app = Application::with_engine(config, engine, None).await.unwrap();
-    let addr = app.local_addr().unwrap();
-    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let server = tokio::spawn(app.run_until(async {
-        let _ = stopped.await;
-    }));
+    let server = RunningServer::start(engine, &dir.path().join("d.db"), TOKEN).await;
+    let addr = server.addr;
     let body = json!({"subject": {"type": "User", "id": "nobody"}, "action": {"name": "access_management"}, "resource": {"type": "Tenant", "id": "t"}});
     for _ in 0..25 {
         let (s, _) = request(addr, "POST", "/access/v1/evaluation", None, Some(&body)).await;
         assert_eq!(s, 200);
     }
-    let _ = stop.send(());
-    server.await.unwrap().unwrap();
+    server.stop().await;
     let entries = decision_log::read(&log_path).unwrap();
     assert_eq!(entries.len(), 25);
     let first = entries[0].as_ref().unwrap();

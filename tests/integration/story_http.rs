@@ -4,14 +4,12 @@
 use std::sync::Arc;
 
 use serde_json::{Value, json};
-use turnstile::config::Config;
 use turnstile::decide::Engine;
 use turnstile::policy::PolicyPack;
-use turnstile::server::Application;
 use turnstile::store::Store;
 use turnstile::time::{self, Clock};
 
-use crate::common::repo_path;
+use crate::common::{RunningServer, repo_path};
 use crate::http_client::request;
 
 const TOKEN: &str = "story-token";
@@ -23,16 +21,8 @@ async fn the_articles_story_runs_over_http() {
     let store = Store::open(&dir.path().join("story.db")).unwrap();
     let pack = PolicyPack::load(&repo_path("policies")).unwrap();
     let engine = Arc::new(Engine::new(pack, store, clock.clone()).unwrap());
-    let mut config = Config::new(dir.path().join("story.db"), repo_path("policies"));
-    config.addr = "127.0.0.1:0".parse().unwrap();
-    config.admin_token = Some(TOKEN.into());
-    config.watch = false;
-    let app = Application::with_engine(config, engine, None).await.unwrap();
-    let addr = app.local_addr().unwrap();
-    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let server = tokio::spawn(app.run_until(async {
-        let _ = stopped.await;
-    }));
+    let server = RunningServer::start(engine, &dir.path().join("story.db"), TOKEN).await;
+    let addr = server.addr;
 
     let call = |method: &'static str, path: String, body: Option<Value>| async move {
         request(addr, method, &path, Some(TOKEN), body.as_ref()).await
@@ -202,6 +192,5 @@ async fn the_articles_story_runs_over_http() {
     let d = decide(("User", "ana"), "access_management").await;
     assert_eq!(d["decision"], true, "{d}");
 
-    let _ = stop.send(());
-    server.await.unwrap().unwrap();
+    server.stop().await;
 }

@@ -123,32 +123,7 @@ pub enum Command {
     /// Explain a decision: the determining policies, and for every policy of
     /// the action that did not apply, the condition that failed and the values
     /// it saw.
-    Explain {
-        /// The request: AuthZEN evaluation JSON, or `@file.json`. Without it,
-        /// use --subject, --action and --resource.
-        request: Option<String>,
-        /// Subject as `Type:id`, e.g. `User:ada`.
-        #[arg(long, conflicts_with = "request")]
-        subject: Option<String>,
-        /// Action name.
-        #[arg(long, conflicts_with = "request")]
-        action: Option<String>,
-        /// Resource as `Type:id`, e.g. `Tenant:acme-plant`.
-        #[arg(long, conflicts_with = "request")]
-        resource: Option<String>,
-        /// SQLite database file holding the entities.
-        #[arg(long, env = "TURNSTILE_DB", default_value = "turnstile.db")]
-        db: PathBuf,
-        /// Policy directory.
-        #[arg(long, env = "TURNSTILE_POLICIES", default_value = "policies")]
-        policies: PathBuf,
-        /// Explain at this time (RFC 3339) instead of now.
-        #[arg(long)]
-        at: Option<String>,
-        /// Print JSON instead of text.
-        #[arg(long)]
-        json: bool,
-    },
+    Explain(ExplainArgs),
     /// Re-decide logged requests against a candidate policy set and list every
     /// decision that would flip, with the policies responsible.
     Replay {
@@ -235,25 +210,7 @@ pub fn run(cli: Cli) -> ExitCode {
         }),
         Command::Fmt { policies, check } => fmt(&policies, check),
         Command::BenchData { db, entities, now } => bench_data(&db, entities, now.as_deref()),
-        Command::Explain {
-            request,
-            subject,
-            action,
-            resource,
-            db,
-            policies,
-            at,
-            json,
-        } => explain(ExplainArgs {
-            request,
-            subject,
-            action,
-            resource,
-            db,
-            policies,
-            at,
-            json,
-        }),
+        Command::Explain(args) => explain(args),
         Command::Replay {
             log,
             policies,
@@ -506,15 +463,33 @@ fn fmt(dir: &Path, check: bool) -> ExitCode {
     }
 }
 
-struct ExplainArgs {
-    request: Option<String>,
-    subject: Option<String>,
-    action: Option<String>,
-    resource: Option<String>,
-    db: PathBuf,
-    policies: PathBuf,
-    at: Option<String>,
-    json: bool,
+/// The arguments of `turnstile explain`.
+#[derive(Debug, clap::Args)]
+pub struct ExplainArgs {
+    /// The request: AuthZEN evaluation JSON, or `@file.json`. Without it,
+    /// use --subject, --action and --resource.
+    pub request: Option<String>,
+    /// Subject as `Type:id`, e.g. `User:ada`.
+    #[arg(long, conflicts_with = "request")]
+    pub subject: Option<String>,
+    /// Action name.
+    #[arg(long, conflicts_with = "request")]
+    pub action: Option<String>,
+    /// Resource as `Type:id`, e.g. `Tenant:acme-plant`.
+    #[arg(long, conflicts_with = "request")]
+    pub resource: Option<String>,
+    /// SQLite database file holding the entities.
+    #[arg(long, env = "TURNSTILE_DB", default_value = "turnstile.db")]
+    pub db: PathBuf,
+    /// Policy directory.
+    #[arg(long, env = "TURNSTILE_POLICIES", default_value = "policies")]
+    pub policies: PathBuf,
+    /// Explain at this time (RFC 3339) instead of now.
+    #[arg(long)]
+    pub at: Option<String>,
+    /// Print JSON instead of text.
+    #[arg(long)]
+    pub json: bool,
 }
 
 fn explain_request(a: &ExplainArgs) -> Result<serde_json::Value, String> {

@@ -42,6 +42,16 @@ pub enum Command {
         /// Base URL announced by AuthZEN discovery (default: from the Host header).
         #[arg(long, env = "TURNSTILE_PUBLIC_URL")]
         public_url: Option<String>,
+        /// A bearer token PEPs must send to ask decisions and searches (repeat
+        /// for several; the env variable takes a comma-separated list). Without
+        /// any, decisions are open to whoever reaches the address.
+        #[arg(
+            long = "decision-token",
+            env = "TURNSTILE_DECISION_TOKENS",
+            value_delimiter = ',',
+            hide_env_values = true
+        )]
+        decision_tokens: Vec<String>,
         /// Log format.
         #[arg(long, value_enum, default_value = "text", env = "TURNSTILE_LOG_FORMAT")]
         log_format: LogFormat,
@@ -160,6 +170,7 @@ pub fn run(cli: Cli) -> ExitCode {
             db,
             policies,
             public_url,
+            decision_tokens,
             log_format,
             decision_log,
             no_watch,
@@ -179,6 +190,10 @@ pub fn run(cli: Cli) -> ExitCode {
             let mut config = Config::new(db, policies.clone().unwrap_or_default());
             config.addr = addr;
             config.public_url = public_url;
+            config.decision_tokens = decision_tokens
+                .into_iter()
+                .filter(|t| !t.trim().is_empty())
+                .collect();
             config.decision_log = decision_log;
             config.watch = !no_watch;
             config.echo_route = echo_route;
@@ -297,7 +312,8 @@ async fn serve(config: Config, policies: Option<PathBuf>) -> ExitCode {
 }
 
 fn validate(dir: &Path) -> ExitCode {
-    match PolicyPack::load(dir) {
+    // Every check `serve` makes: the pack itself, then what the ledger builds.
+    match PolicyPack::load(dir).and_then(|pack| crate::decide::check_serving(&pack).map(|()| pack)) {
         Ok(pack) => {
             for w in &pack.warnings {
                 eprint!("{}", w.rendered);
@@ -339,7 +355,17 @@ fn import(db: &Path, policies: &Path, file: &Path) -> ExitCode {
         let json: serde_json::Value = serde_json::from_str(&text)
             .map_err(|e| format!("`{}` is not valid JSON: {e}", file.display()))?;
         let store = crate::store::Store::open(db).map_err(|e| e.to_string())?;
-        let n = crate::import::import_blocking(&store, &pack, &json).map_err(|e| e.to_string())?;
+        let n = crate::import::import_blocking(&store, &pack, &json).map_err(|e| match &e {
+            // Point into the file: `entities.json:12: entity 3: ...`.
+            crate::import::ImportError::Malformed { index, .. }
+            | crate::import::ImportError::LedgerType { index, .. } => {
+                match crate::import::element_lines(&text).get(*index) {
+                    Some(line) => format!("{}:{line}: {e}", file.display()),
+                    None => format!("{}: {e}", file.display()),
+                }
+            }
+            _ => format!("{}: {e}", file.display()),
+        })?;
         store.close();
         Ok(n)
     })();

@@ -12,6 +12,9 @@ pub struct Config {
     pub policies: PathBuf,
     /// The ledger's bearer token; `None` makes the service generate one.
     pub admin_token: Option<String>,
+    /// Bearer tokens a PEP must present to ask decisions (AuthZEN evaluation and
+    /// search); empty: decisions are open to anyone who reaches the address.
+    pub decision_tokens: Vec<String>,
     /// The base URL announced by AuthZEN discovery; derived from `Host` if unset.
     pub public_url: Option<String>,
     /// The largest request body accepted, in bytes.
@@ -36,6 +39,7 @@ impl Config {
             db,
             policies,
             admin_token: None,
+            decision_tokens: Vec::new(),
             public_url: None,
             max_body: 1024 * 1024,
             request_timeout: Duration::from_secs(10),

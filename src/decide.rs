@@ -21,7 +21,7 @@ use serde_json::{Map, Value};
 use crate::decision_log::{DecisionLog, Entry};
 use crate::notice::{self, Freshness, Notice, NoticeCache, Probe, RuleTimes};
 use crate::policy::schema_info::{Ty, filter_record};
-use crate::policy::{Messages, PackError, PolicyPack, Problem};
+use crate::policy::{Messages, PackError, PolicyPack, Problem, PropertyMode};
 use crate::slice::{SliceError, Slicer, Source};
 use crate::store::{Store, StoreError};
 use crate::time::Clock;
@@ -260,6 +260,11 @@ impl Engine {
         &self.store
     }
 
+    /// The slicer (search reads its candidates' scope through it).
+    pub(crate) fn slicer(&self) -> &Slicer {
+        &self.slicer
+    }
+
     pub fn clock(&self) -> &Clock {
         &self.clock
     }
@@ -368,7 +373,9 @@ impl Engine {
             DecideError::BadInput(format!("`{}` is not a valid entity type name", q.resource.ty))
         })?;
 
-        // Request properties: keep what the schema declares, refuse wrong types.
+        // Request properties: keep what the schema declares, refuse wrong types,
+        // and refuse any that would set a fact the ledger owns. None at all
+        // (or none the schema declares) is the same as no properties.
         let props = |t: &Target, path: &str| -> Result<Option<Map<String, Value>>, DecideError> {
             let Some(p) = &t.properties else { return Ok(None) };
             let attrs = pack
@@ -376,9 +383,16 @@ impl Engine {
                 .entity(&t.ty)
                 .map(|e| e.attrs.clone())
                 .unwrap_or_default();
-            filter_record(&attrs, p, path)
-                .map(Some)
-                .map_err(DecideError::BadInput)
+            let kept = filter_record(&attrs, p, path).map_err(DecideError::BadInput)?;
+            if pack.property_mode(&t.ty) == PropertyMode::Ledger {
+                if let Some(key) = kept.keys().next() {
+                    return Err(DecideError::BadInput(format!(
+                        "`{path}.{key}` is a fact the licence ledger owns for `{}`: a request cannot set it",
+                        t.ty
+                    )));
+                }
+            }
+            Ok((!kept.is_empty()).then_some(kept))
         };
         let subject_props = props(&q.subject, "subject.properties")?;
         let resource_props = props(&q.resource, "resource.properties")?;
@@ -407,14 +421,22 @@ impl Engine {
         let (p, r) = match &hit {
             Some(h) => (h.principal.clone(), h.resource.clone()),
             None => {
-                let p = match &subject_props {
-                    Some(props) => slice.root_with(&principal, props)?,
-                    None => slice.root(&principal)?,
-                };
-                let r = match &resource_props {
-                    Some(props) => slice.root_with(&resource, props)?,
-                    None => slice.root(&resource)?,
-                };
+                let p = root(
+                    &mut slice,
+                    pack,
+                    &principal,
+                    &q.subject.ty,
+                    subject_props.as_ref(),
+                    "subject",
+                )?;
+                let r = root(
+                    &mut slice,
+                    pack,
+                    &resource,
+                    &q.resource.ty,
+                    resource_props.as_ref(),
+                    "resource",
+                )?;
                 (p, r)
             }
         };
@@ -599,6 +621,31 @@ impl Engine {
     }
 }
 
+/// Adds a request's subject or resource to the slice: as stored, overlaid with
+/// its properties as the type's [`PropertyMode`] allows, or (unless the ledger
+/// owns the type) built from its properties alone when it is not stored. An
+/// unstored entity without properties is one with no attributes and no parents,
+/// as Cedar sees an entity missing from its store; it is known when its type
+/// declares no required attribute.
+fn root(
+    slice: &mut crate::slice::SliceBuilder<'_>,
+    pack: &PolicyPack,
+    uid: &EntityUid,
+    ty: &str,
+    props: Option<&Map<String, Value>>,
+    role: &str,
+) -> Result<Option<Arc<crate::slice::Cached>>, DecideError> {
+    let mode = pack.property_mode(ty);
+    Ok(match props {
+        Some(props) => slice.root_with(uid, props, mode, &format!("{role}.properties"))?,
+        None => match slice.root(uid)? {
+            Some(found) => Some(found),
+            None if mode == PropertyMode::Ledger => None,
+            None => slice.root_with(uid, &Map::new(), mode, role)?,
+        },
+    })
+}
+
 /// A fact the server puts in the context.
 enum Fact {
     Long(i64),
@@ -679,6 +726,12 @@ pub fn entity_uid(ty: &str, id: &str) -> Option<EntityUid> {
     Some(EntityUid::from_type_name_and_id(ty, EntityId::new(id)))
 }
 
+/// Every check a pack must pass before an engine serves it, beyond the
+/// loader's own: `turnstile validate` runs it too, so that what validates serves.
+pub fn check_serving(pack: &PolicyPack) -> Result<(), PackError> {
+    check_ledger_types(pack)
+}
+
 /// Refuses a pack that marks entity types `@source("ledger")` the ledger cannot
 /// build, or whose schema does not fit the entities the ledger builds.
 fn check_ledger_types(pack: &PolicyPack) -> Result<(), PackError> {
@@ -700,8 +753,9 @@ fn check_ledger_types(pack: &PolicyPack) -> Result<(), PackError> {
             let uid = sample.uid();
             if let Err(e) = Entities::from_entities([sample], Some(&pack.schema)) {
                 problems.push(problem(format!(
-                    "the ledger's `{}` entities do not fit the schema: {e}",
-                    uid.type_name()
+                    "the ledger's `{}` entities do not fit the schema: {}",
+                    uid.type_name(),
+                    crate::import::cause_chain(&e)
                 )));
             }
         }

@@ -61,14 +61,86 @@ pub fn check(pack: &PolicyPack, json: &Value) -> Result<Vec<Row>, ImportError> {
             json: item.to_string(),
         });
     }
-    Entities::from_json_value(json.clone(), Some(&pack.schema)).map_err(|e| {
-        let mut msg = e.to_string();
-        if let Some(help) = miette::Diagnostic::help(&e) {
-            msg.push_str(&format!(" ({help})"));
+    // Each entity on its own first, so that a refusal names the entity, the
+    // attribute and the type expected; then all together (parents, duplicates).
+    for (index, item) in items.iter().enumerate() {
+        if let Err(e) = cedar_policy::Entity::from_json_value(item.clone(), Some(&pack.schema)) {
+            return Err(ImportError::Malformed {
+                index,
+                message: format!(
+                    "`{}::\"{}\"`: {}",
+                    rows[index].ty,
+                    rows[index].id,
+                    cause_chain(&e)
+                ),
+            });
         }
-        ImportError::Invalid(msg)
-    })?;
+    }
+    Entities::from_json_value(json.clone(), Some(&pack.schema))
+        .map_err(|e| ImportError::Invalid(cause_chain(&e)))?;
     Ok(rows)
+}
+
+/// An error with every cause under it and its help, as one line: Cedar's
+/// top-level messages ("error during entity deserialization") say little alone.
+pub fn cause_chain(e: &(dyn miette::Diagnostic + 'static)) -> String {
+    let mut parts: Vec<String> = vec![e.to_string()];
+    let mut next = std::error::Error::source(e);
+    while let Some(cause) = next {
+        let text = cause.to_string();
+        if !parts.iter().any(|p| p.contains(&text)) {
+            parts.push(text);
+        }
+        next = cause.source();
+    }
+    // The most precise cause first; the generic heading is dropped when a cause says more.
+    if parts.len() > 1 {
+        parts.remove(0);
+    }
+    let mut msg = parts.join(": ");
+    if let Some(help) = e.help() {
+        msg.push_str(&format!(" ({help})"));
+    }
+    msg
+}
+
+/// The 1-based line on which each element of a top-level JSON array starts in
+/// `text` (for messages that point into an entities file).
+pub fn element_lines(text: &str) -> Vec<usize> {
+    let mut lines = Vec::new();
+    let (mut depth, mut line) = (0usize, 1usize);
+    let (mut in_string, mut escaped, mut expect) = (false, false, false);
+    for c in text.chars() {
+        if c == '\n' {
+            line += 1;
+        }
+        if in_string {
+            match (escaped, c) {
+                (true, _) => escaped = false,
+                (false, '\\') => escaped = true,
+                (false, '"') => in_string = false,
+                _ => {}
+            }
+            continue;
+        }
+        if depth == 1 && expect && !c.is_whitespace() && c != ',' && c != ']' {
+            lines.push(line);
+            expect = false;
+        }
+        match c {
+            '"' => in_string = true,
+            '[' | '{' => {
+                depth += 1;
+                if depth == 1 {
+                    expect = true;
+                }
+            }
+            ']' | '}' => depth = depth.saturating_sub(1),
+            ',' if depth == 1 => expect = true,
+            _ => {}
+        }
+    }
+    lines
 }
 
 /// Stores checked rows (replacing entities with the same key) in one write.
@@ -84,4 +156,16 @@ pub fn store_rows(tx: &mut Tx<'_>, rows: &[Row]) -> Result<usize, StoreError> {
 pub fn import_blocking(store: &Store, pack: &PolicyPack, json: &Value) -> Result<usize, ImportError> {
     let rows = check(pack, json)?;
     store.write_blocking(move |tx| store_rows(tx, &rows).map_err(ImportError::from))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn element_lines_point_at_each_entity_of_the_array() {
+        let text = "[\n  {\"uid\": {\"type\": \"a\", \"id\": \"[,]\"}},\n\n  {\"x\": [1, 2]},\n  3\n]";
+        assert_eq!(element_lines(text), vec![2, 4, 5]);
+        assert_eq!(element_lines("[]"), Vec::<usize>::new());
+    }
 }

@@ -10,6 +10,7 @@
 //! | [`server`] | building the service and running it until asked to stop |
 //! | [`http`] | routes by surface (AuthZEN, ledger, entities, health) and the one `ApiError` |
 //! | [`decide`] | request → slice → Cedar → decision (reasons, errors, message, notices) |
+//! | [`search`] | AuthZEN search: the candidates an evaluation would allow, a page at a time |
 //! | [`notice`] | when notice policies start to apply, asked of Cedar, cached per tenant |
 //! | [`slice`] | the entities one decision needs, and their cache |
 //! | [`policy`] | loading, validating (strict and at entity level) and indexing a pack |
@@ -28,6 +29,7 @@ pub mod ledger;
 pub mod notice;
 pub mod policy;
 pub mod scenario;
+pub mod search;
 pub mod server;
 pub mod slice;
 pub mod store;

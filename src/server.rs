@@ -119,12 +119,19 @@ impl Application {
             }
         };
         crate::http::observe::handle();
-        let state = AppState::new(engine, &token, config.public_url.clone(), policies).with_limits(
-            crate::http::observe::Limits {
+        let state = AppState::new(engine, &token, config.public_url.clone(), policies)
+            .with_limits(crate::http::observe::Limits {
                 max_body: config.max_body,
                 timeout: config.request_timeout,
-            },
-        );
+            })
+            .with_decision_tokens(&config.decision_tokens);
+        if !state.decisions_need_token() && !config.addr.ip().is_loopback() {
+            tracing::warn!(
+                addr = %config.addr,
+                "decisions are served without authentication on a non-loopback address: anyone who \
+                 reaches it may ask; set --decision-token (TURNSTILE_DECISION_TOKENS) for your PEPs"
+            );
+        }
         let watcher = if config.watch {
             match state.reloader().watch() {
                 Ok(w) => w,

@@ -18,7 +18,7 @@ use rusqlite::Connection;
 use serde_json::{Map, Value};
 
 use crate::ledger;
-use crate::policy::PolicyPack;
+use crate::policy::{PolicyPack, PropertyMode};
 use crate::store::{Reader, Store, StoreError, entities as generic, scope};
 
 /// How many built entities the cache keeps.
@@ -75,6 +75,11 @@ impl Cached {
         self.generation.load(std::sync::atomic::Ordering::SeqCst) <= self.built_at
             && now >= self.valid_from
             && self.valid_until.is_none_or(|u| now < u)
+    }
+
+    /// Whether the entity holds attribute `name`.
+    pub fn has_attr(&self, name: &str) -> bool {
+        self.shared.get(name).is_some()
     }
 
     /// The entity, as the Cedar API sees it (a copy).
@@ -297,12 +302,29 @@ impl<'a> SliceBuilder<'a> {
     /// with `props` (Cedar entity JSON attributes, already checked against the
     /// schema). An entity stored nowhere is built from `props` alone; if they do
     /// not make a valid entity, it is unknown (`None`).
+    ///
+    /// `mode` says what the properties may do to a stored entity: replace its
+    /// attributes (overlay), only add those it lacks (a property it holds is
+    /// refused, named by `path`), or nothing (the ledger owns them: a stored
+    /// entity is taken as stored; an unstored one is unknown).
     pub fn root_with(
         &mut self,
         uid: &EntityUid,
         props: &Map<String, Value>,
+        mode: PropertyMode,
+        path: &str,
     ) -> Result<Option<Arc<Cached>>, SliceError> {
+        if mode == PropertyMode::Ledger {
+            return self.root(uid);
+        }
         let stored = self.fetch(uid)?;
+        if let (PropertyMode::Add, Some(c)) = (mode, &stored) {
+            if let Some(key) = props.keys().find(|k| c.has_attr(k)) {
+                return Err(SliceError::Properties(format!(
+                    "`{path}.{key}` is stored for {uid}: this pack lets a request add attributes, not replace them"
+                )));
+            }
+        }
         let (mut json, tenant) = match &stored {
             Some(c) => (
                 c.entity()

@@ -1,4 +1,5 @@
-//! OpenID AuthZEN Authorization API 1.0: discovery, evaluation, evaluations.
+//! OpenID AuthZEN Authorization API 1.0: discovery, evaluation, evaluations
+//! (search is in [`super::search`]).
 //!
 //! Parsing is strict where the spec says 400 (missing or mistyped required
 //! fields, bad content type, malformed or empty JSON) and lenient where it says
@@ -11,7 +12,7 @@ use axum::response::{IntoResponse, Response};
 use serde_json::{Map, Value, json};
 
 use super::AppState;
-use super::error::{ApiError, BadRequest, Internal, PayloadTooLarge};
+use super::error::{ApiError, BadRequest, DecisionUnauthorized, Internal, PayloadTooLarge};
 use super::json::Json;
 use super::openapi::{
     Discovery, EvaluationRequest, EvaluationResponse, EvaluationsAnswer, EvaluationsRequest,
@@ -35,6 +36,9 @@ pub async fn discovery(State(state): State<AppState>, headers: HeaderMap) -> Res
         "policy_decision_point": base,
         "access_evaluation_endpoint": format!("{base}/access/v1/evaluation"),
         "access_evaluations_endpoint": format!("{base}/access/v1/evaluations"),
+        "search_subject_endpoint": format!("{base}/access/v1/search/subject"),
+        "search_resource_endpoint": format!("{base}/access/v1/search/resource"),
+        "search_action_endpoint": format!("{base}/access/v1/search/action"),
     }))
     .into_response()
 }
@@ -54,9 +58,11 @@ pub async fn discovery(State(state): State<AppState>, headers: HeaderMap) -> Res
         (status = 200, description = "The decision, with its context; a deny is a 200 too",
             body = EvaluationResponse),
         (status = 400, response = BadRequest),
+        (status = 401, response = DecisionUnauthorized),
         (status = 413, response = PayloadTooLarge),
         (status = 500, response = Internal),
     ),
+    security((), ("decision_token" = [])),
 )]
 pub async fn evaluation(
     State(state): State<AppState>,
@@ -97,9 +103,11 @@ enum Semantic {
             unless `options.include_context`); a single decision when the request has no `evaluations`",
             body = EvaluationsAnswer),
         (status = 400, response = BadRequest),
+        (status = 401, response = DecisionUnauthorized),
         (status = 413, response = PayloadTooLarge),
         (status = 500, response = Internal),
     ),
+    security((), ("decision_token" = [])),
 )]
 pub async fn evaluations(
     State(state): State<AppState>,
@@ -239,7 +247,7 @@ pub fn parse_evaluation(body: &Value) -> Result<Query, ApiError> {
     query_from(as_object(body, "the body")?, None)
 }
 
-fn as_object<'a>(v: &'a Value, what: &str) -> Result<&'a Map<String, Value>, ApiError> {
+pub(super) fn as_object<'a>(v: &'a Value, what: &str) -> Result<&'a Map<String, Value>, ApiError> {
     v.as_object()
         .ok_or_else(|| ApiError::bad_request(format!("{what} must be a JSON object")))
 }
@@ -288,7 +296,7 @@ fn target(v: Option<&Value>, key: &str) -> Result<Target, ApiError> {
     }
 }
 
-fn required_string(o: &Map<String, Value>, field: &str, parent: &str) -> Result<String, ApiError> {
+pub(super) fn required_string(o: &Map<String, Value>, field: &str, parent: &str) -> Result<String, ApiError> {
     let path = format!("{parent}.{field}");
     match o.get(field) {
         Some(Value::String(s)) if !s.is_empty() => Ok(s.clone()),
@@ -304,7 +312,10 @@ fn required_string(o: &Map<String, Value>, field: &str, parent: &str) -> Result<
     }
 }
 
-fn properties(o: &Map<String, Value>, parent: &str) -> Result<Option<Map<String, Value>>, ApiError> {
+pub(super) fn properties(
+    o: &Map<String, Value>,
+    parent: &str,
+) -> Result<Option<Map<String, Value>>, ApiError> {
     match o.get("properties") {
         None | Some(Value::Null) => Ok(None),
         Some(Value::Object(p)) => Ok(Some(p.clone())),

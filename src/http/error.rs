@@ -40,6 +40,10 @@ pub enum ApiError {
     /// No or a wrong admin token (401).
     #[error("a valid admin token is required")]
     Unauthorized,
+    /// No or a wrong PEP token on a decision or search route (401), when the
+    /// service asks for one.
+    #[error("a valid decision token is required")]
+    DecisionUnauthorized,
     /// A policy refused the change (403).
     #[error("refused by policy")]
     Forbidden(Box<Decision>),
@@ -99,7 +103,7 @@ impl ApiError {
             ApiError::Unprocessable { .. } => StatusCode::UNPROCESSABLE_ENTITY,
             ApiError::NotFound(_) => StatusCode::NOT_FOUND,
             ApiError::Conflict { .. } => StatusCode::CONFLICT,
-            ApiError::Unauthorized => StatusCode::UNAUTHORIZED,
+            ApiError::Unauthorized | ApiError::DecisionUnauthorized => StatusCode::UNAUTHORIZED,
             ApiError::Forbidden(_) => StatusCode::FORBIDDEN,
             ApiError::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
@@ -113,12 +117,26 @@ impl ApiError {
             ApiError::BadRequest { code, message, .. }
             | ApiError::Unprocessable { code, message, .. }
             | ApiError::Conflict { code, message, .. } => json!({"code": code, "message": en(message)}),
+            ApiError::NotFound(what) if what == "route" => json!({
+                "code": "not_found",
+                "message": {"en": "route not found", "fr": "route introuvable"},
+            }),
             ApiError::NotFound(what) => {
                 json!({"code": "not_found", "message": en(&format!("{what} not found"))})
             }
             ApiError::Unauthorized => json!({
                 "code": "unauthorized",
-                "message": en("a valid admin token is required: `Authorization: Bearer <token>`"),
+                "message": {
+                    "en": "a valid admin token is required: `Authorization: Bearer <token>`",
+                    "fr": "un jeton d'administration valide est requis : `Authorization: Bearer <jeton>`",
+                },
+            }),
+            ApiError::DecisionUnauthorized => json!({
+                "code": "unauthorized",
+                "message": {
+                    "en": "a valid decision token is required: `Authorization: Bearer <token>`, one of the service's --decision-token",
+                    "fr": "un jeton de décision valide est requis : `Authorization: Bearer <jeton>`, l'un des --decision-token du service",
+                },
             }),
             ApiError::Forbidden(d) => {
                 let message = d.message.clone().unwrap_or_else(|| {
@@ -174,7 +192,14 @@ impl IntoResponse for ApiError {
         if let ApiError::Internal(cause) = &self {
             tracing::error!(%cause, "request failed");
         }
-        (self.status(), Json(self.body())).into_response()
+        let mut resp = (self.status(), Json(self.body())).into_response();
+        if self.status() == StatusCode::UNAUTHORIZED {
+            resp.headers_mut().insert(
+                axum::http::header::WWW_AUTHENTICATE,
+                axum::http::HeaderValue::from_static("Bearer"),
+            );
+        }
+        resp
     }
 }
 
@@ -277,6 +302,8 @@ error_responses! {
     BadRequest => "Bad input: the body is not JSON sent as `application/json`, is empty or malformed, \
         or a field is missing or has the wrong type; `field` names it.",
     Unauthorized => "No or a wrong admin token: `Authorization: Bearer <token>`.",
+    DecisionUnauthorized => "No or a wrong decision token: the service was started with `--decision-token` \
+        and every decision or search must carry one of them as `Authorization: Bearer <token>`.",
     Forbidden => "Refused by policy: `code` and `message` (in every language the policy speaks) \
         come from the refusing policy, `policies` lists the determining ones.",
     NotFound => "An id in the path (or the body) names nothing.",
@@ -344,6 +371,7 @@ mod tests {
                 field: Some("id".into()),
             },
             ApiError::Unauthorized,
+            ApiError::DecisionUnauthorized,
             ApiError::Forbidden(Box::new(decision)),
             ApiError::PayloadTooLarge,
             ApiError::Unavailable("later".into()),

@@ -67,20 +67,23 @@ where
     type Rejection = ApiError;
 
     async fn from_request(req: axum::extract::Request, state: &S) -> Result<Self, Self::Rejection> {
-        let has_type = req.headers().contains_key(axum::http::header::CONTENT_TYPE);
-        if !has_type {
-            let bytes = Bytes::from_request(req, state)
-                .await
-                .map_err(|e| ApiError::bad_request(format!("cannot read the body: {e}")))?;
-            if bytes.iter().all(u8::is_ascii_whitespace) {
-                return Ok(OptionalJson(T::default()));
-            }
-            return Err(ApiError::BadRequest {
-                code: "unsupported_content_type",
-                message: "the body must be JSON, sent with `Content-Type: application/json`".into(),
-                field: None,
-            });
+        // Where no body is needed, an empty one (or `null`) is fine whatever
+        // the content type says; a body that is there must be JSON.
+        let (parts, body) = req.into_parts();
+        let bytes = Bytes::from_request(axum::extract::Request::from_parts(parts.clone(), body), state)
+            .await
+            .map_err(|e| {
+                if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
+                    ApiError::PayloadTooLarge
+                } else {
+                    ApiError::bad_request(format!("cannot read the body: {e}"))
+                }
+            })?;
+        let text = bytes.trim_ascii();
+        if text.is_empty() || text == b"null" {
+            return Ok(OptionalJson(T::default()));
         }
+        let req = axum::extract::Request::from_parts(parts, axum::body::Body::from(bytes));
         let Json(v) = Json::<T>::from_request(req, state).await?;
         Ok(OptionalJson(v))
     }

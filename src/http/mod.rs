@@ -11,6 +11,7 @@ pub mod json;
 pub mod ledger;
 pub mod observe;
 pub mod openapi;
+pub mod search;
 
 use std::sync::Arc;
 
@@ -45,6 +46,9 @@ struct Inner {
     ledger: crate::ledger::Ledger,
     /// SHA-256 of the admin token: compared in constant time, never logged.
     admin_token_hash: [u8; 32],
+    /// SHA-256 of each PEP token allowed to ask decisions; empty: no token is
+    /// asked. Distinct from the admin token, which does not open decisions.
+    decision_token_hashes: Vec<[u8; 32]>,
     public_url: Option<String>,
 }
 
@@ -64,6 +68,7 @@ impl AppState {
                 ledger: crate::ledger::Ledger::new(engine.clone()),
                 engine,
                 admin_token_hash: Sha256::digest(admin_token.as_bytes()).into(),
+                decision_token_hashes: Vec::new(),
                 public_url: public_url.map(|u| u.trim_end_matches('/').to_string()),
             }),
         }
@@ -71,17 +76,36 @@ impl AppState {
 
     /// The same state with other request limits (call before serving).
     pub fn with_limits(self, limits: observe::Limits) -> Self {
-        let inner = match Arc::try_unwrap(self.inner) {
+        self.edit(|inner| inner.limits = limits)
+    }
+
+    /// The same state asking PEPs for one of `tokens` on decision and search
+    /// routes (call before serving; empty tokens are ignored).
+    pub fn with_decision_tokens(self, tokens: &[String]) -> Self {
+        let hashes = tokens
+            .iter()
+            .map(|t| t.trim())
+            .filter(|t| !t.is_empty())
+            .map(|t| Sha256::digest(t.as_bytes()).into())
+            .collect();
+        self.edit(|inner| inner.decision_token_hashes = hashes)
+    }
+
+    /// Whether decisions ask for a PEP token.
+    pub fn decisions_need_token(&self) -> bool {
+        !self.inner.decision_token_hashes.is_empty()
+    }
+
+    /// Changes the state while nobody else holds it (a shared state is kept as is).
+    fn edit(self, change: impl FnOnce(&mut Inner)) -> Self {
+        match Arc::try_unwrap(self.inner) {
             Ok(mut inner) => {
-                inner.limits = limits;
-                inner
+                change(&mut inner);
+                Self {
+                    inner: Arc::new(inner),
+                }
             }
-            Err(shared) => {
-                return Self { inner: shared };
-            }
-        };
-        Self {
-            inner: Arc::new(inner),
+            Err(shared) => Self { inner: shared },
         }
     }
 
@@ -171,17 +195,49 @@ impl AppState {
     }
 
     fn token_ok(&self, headers: &HeaderMap) -> bool {
-        let Some(given) = headers
-            .get(axum::http::header::AUTHORIZATION)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.split_once(' '))
-            .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
-            .map(|(_, token)| token)
-        else {
+        bearer_hash(headers).is_some_and(|given| given.ct_eq(&self.inner.admin_token_hash).into())
+    }
+
+    /// Whether the request carries one of the PEP tokens (or none is asked).
+    /// Every token is compared, in constant time, whichever matches.
+    fn decision_token_ok(&self, headers: &HeaderMap) -> bool {
+        if self.inner.decision_token_hashes.is_empty() {
+            return true;
+        }
+        let Some(given) = bearer_hash(headers) else {
             return false;
         };
-        let given: [u8; 32] = Sha256::digest(given.trim().as_bytes()).into();
-        given.ct_eq(&self.inner.admin_token_hash).into()
+        let mut ok = subtle::Choice::from(0);
+        for h in &self.inner.decision_token_hashes {
+            ok |= given.ct_eq(h);
+        }
+        ok.into()
+    }
+}
+
+/// SHA-256 of the bearer token in `Authorization`, if there is one: hashes
+/// have the same length whatever the token, so comparing them leaks nothing.
+fn bearer_hash(headers: &HeaderMap) -> Option<[u8; 32]> {
+    let given = headers
+        .get(axum::http::header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split_once(' '))
+        .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
+        .map(|(_, token)| token)?;
+    Some(Sha256::digest(given.trim().as_bytes()).into())
+}
+
+/// Refuses a decision or search request without a PEP token, when the
+/// service is configured with some.
+async fn require_decision_token(
+    State(state): State<AppState>,
+    req: Request,
+    next: Next,
+) -> Result<Response, ApiError> {
+    if state.decision_token_ok(req.headers()) {
+        Ok(next.run(req).await)
+    } else {
+        Err(ApiError::DecisionUnauthorized)
     }
 }
 
@@ -263,10 +319,19 @@ pub fn app(state: AppState) -> Router {
         .routes(routes!(explain::explain))
         .routes(routes!(health::reload))
         .route_layer(middleware::from_fn_with_state(state.clone(), require_admin));
-    let (router, document) = OpenApiRouter::with_openapi(openapi::ApiDoc::openapi())
-        .routes(routes!(authzen::discovery))
+    let decisions = OpenApiRouter::default()
         .routes(routes!(authzen::evaluation))
         .routes(routes!(authzen::evaluations))
+        .routes(routes!(search::subject))
+        .routes(routes!(search::resource))
+        .routes(routes!(search::action))
+        .route_layer(middleware::from_fn_with_state(
+            state.clone(),
+            require_decision_token,
+        ));
+    let (router, document) = OpenApiRouter::with_openapi(openapi::ApiDoc::openapi())
+        .routes(routes!(authzen::discovery))
+        .merge(decisions)
         .routes(routes!(health::live))
         .routes(routes!(health::ready))
         .routes(routes!(observe::metrics))

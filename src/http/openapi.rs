@@ -18,14 +18,18 @@ use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi, ToSchema};
 
 use super::error::{
-    BadRequest, Conflict, ErrorBody, Forbidden, Internal, NotFound, PayloadTooLarge, Unauthorized,
-    Unavailable, Unprocessable,
+    BadRequest, Conflict, DecisionUnauthorized, ErrorBody, Forbidden, Internal, NotFound, PayloadTooLarge,
+    Unauthorized, Unavailable, Unprocessable,
 };
 use crate::notice::Notice;
 use crate::policy::Messages;
 
 /// The security scheme of the admin routes (ledger, entities, explain, reload).
 pub const ADMIN_TOKEN: &str = "admin_token";
+
+/// The security scheme of decision and search routes, when the service is
+/// started with `--decision-token` (optional otherwise).
+pub const DECISION_TOKEN: &str = "decision_token";
 
 /// What the document holds besides its paths.
 #[derive(OpenApi)]
@@ -51,6 +55,7 @@ pub const ADMIN_TOKEN: &str = "admin_token";
         responses(
             BadRequest,
             Unauthorized,
+            DecisionUnauthorized,
             Forbidden,
             NotFound,
             Conflict,
@@ -77,6 +82,18 @@ impl Modify for AdminTokenScheme {
                     .scheme(HttpAuthScheme::Bearer)
                     .description(Some(
                         "The admin token (`TURNSTILE_ADMIN_TOKEN`): `Authorization: Bearer <token>`",
+                    ))
+                    .build(),
+            ),
+        );
+        components.add_security_scheme(
+            DECISION_TOKEN,
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .description(Some(
+                        "A PEP token (`--decision-token`, `TURNSTILE_DECISION_TOKENS`), asked only when the \
+                         service is started with some: `Authorization: Bearer <token>`",
                     ))
                     .build(),
             ),
@@ -114,8 +131,10 @@ pub struct Subject {
     /// The entity's id, scoped to its type; not empty.
     pub id: String,
     /// Attributes that overlay the stored entity's for this one decision (the
-    /// request wins; the stored parents stay). Keys the schema does not
-    /// declare are ignored; a declared key of the wrong type is a 400.
+    /// request wins; the stored parents stay), as the type's `@properties`
+    /// allows: a type built by the ledger takes none (setting a declared
+    /// attribute is a 400), an `add` type only those the store lacks. Keys the
+    /// schema does not declare are ignored; a declared key of the wrong type is a 400.
     #[schema(value_type = Option<Object>)]
     pub properties: Option<serde_json::Value>,
 }
@@ -302,6 +321,106 @@ pub struct Discovery {
     pub policy_decision_point: String,
     pub access_evaluation_endpoint: String,
     pub access_evaluations_endpoint: String,
+    pub search_subject_endpoint: String,
+    pub search_resource_endpoint: String,
+    pub search_action_endpoint: String,
+}
+
+// ------------------------------------------------------------ search bodies
+
+/// The searched-for entity: its `type`; an `id`, if sent, is ignored.
+#[derive(Serialize, ToSchema)]
+pub struct SearchedEntity {
+    /// The Cedar entity type searched; an unknown type gives no results.
+    #[serde(rename = "type")]
+    pub ty: String,
+    /// Ignored (that is what the search resolves).
+    pub id: Option<String>,
+    /// Overlay every candidate's attributes, as in an evaluation.
+    #[schema(value_type = Option<Object>)]
+    pub properties: Option<serde_json::Value>,
+}
+
+/// Paging: how many results at most, and where to go on.
+#[derive(Serialize, ToSchema)]
+pub struct PageRequest {
+    /// At most this many results (default 100, at most 1000).
+    #[schema(minimum = 1)]
+    pub limit: Option<u32>,
+    /// The `next_token` of the previous page, as it was given.
+    pub token: Option<String>,
+}
+
+/// Where the next page starts.
+#[derive(Serialize, ToSchema)]
+pub struct PageResponse {
+    /// Opaque; `""` on the last page.
+    pub next_token: String,
+    /// Results in this page.
+    pub count: usize,
+}
+
+/// `POST /access/v1/search/subject`: which subjects of a type may do the action
+/// on the resource.
+#[derive(Serialize, ToSchema)]
+pub struct SubjectSearchRequest {
+    pub subject: SearchedEntity,
+    pub action: Action,
+    pub resource: Resource,
+    #[schema(value_type = Option<Object>)]
+    pub context: Option<serde_json::Value>,
+    pub page: Option<PageRequest>,
+}
+
+/// `POST /access/v1/search/resource`: which resources of a type the subject may
+/// do the action on.
+#[derive(Serialize, ToSchema)]
+pub struct ResourceSearchRequest {
+    pub subject: Subject,
+    pub action: Action,
+    pub resource: SearchedEntity,
+    #[schema(value_type = Option<Object>)]
+    pub context: Option<serde_json::Value>,
+    pub page: Option<PageRequest>,
+}
+
+/// `POST /access/v1/search/action`: which actions the subject may do on the
+/// resource (any `action` sent is ignored).
+#[derive(Serialize, ToSchema)]
+pub struct ActionSearchRequest {
+    pub subject: Subject,
+    pub resource: Resource,
+    #[schema(value_type = Option<Object>)]
+    pub context: Option<serde_json::Value>,
+    pub page: Option<PageRequest>,
+}
+
+/// One entity found.
+#[derive(Serialize, ToSchema)]
+pub struct FoundEntity {
+    #[serde(rename = "type")]
+    pub ty: String,
+    pub id: String,
+}
+
+/// One action found.
+#[derive(Serialize, ToSchema)]
+pub struct FoundAction {
+    pub name: String,
+}
+
+/// Subjects or resources the same evaluation would allow, in id order.
+#[derive(Serialize, ToSchema)]
+pub struct EntitySearchResponse {
+    pub results: Vec<FoundEntity>,
+    pub page: PageResponse,
+}
+
+/// Actions the same evaluation would allow, in name order.
+#[derive(Serialize, ToSchema)]
+pub struct ActionSearchResponse {
+    pub results: Vec<FoundAction>,
+    pub page: PageResponse,
 }
 
 // ------------------------------------------------------------ health bodies

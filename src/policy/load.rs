@@ -14,7 +14,7 @@ use cedar_policy::{
 use miette::{Diagnostic, GraphicalReportHandler, GraphicalTheme, NamedSource};
 use sha2::{Digest, Sha256};
 
-use super::{MAX_LEVEL, Messages, NoticeRule, PolicyMeta, PolicyPack, SCHEMA_FILE, SchemaInfo};
+use super::{MAX_LEVEL, Messages, NoticeRule, PolicyMeta, PolicyPack, PropertyMode, SCHEMA_FILE, SchemaInfo};
 
 /// One file of a pack: its name relative to the pack directory and its text.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -472,6 +472,43 @@ pub(super) fn build(dir: &Path, files: Vec<SourceFile>) -> Result<PolicyPack, Pa
         .map(|(name, _)| name.clone())
         .collect::<BTreeSet<_>>();
 
+    let mut property_modes = BTreeMap::new();
+    for (name, e) in &info.entities {
+        let ledger = ledger_types.contains(name);
+        let mode = match e.annotations.get("properties").map(String::as_str) {
+            None if ledger => PropertyMode::Ledger,
+            None => PropertyMode::Overlay,
+            Some("add") if ledger => PropertyMode::Ledger,
+            Some("add") => PropertyMode::Add,
+            Some("overlay") if ledger => {
+                problems.push(Problem::plain(
+                    Some(SCHEMA_FILE),
+                    format!(
+                        "entity type `{name}` is built by the ledger (@source(\"ledger\")): its facts are the \
+                         ledger's, so `@properties(\"overlay\")` cannot let a request replace them"
+                    ),
+                ));
+                continue;
+            }
+            Some("overlay") => PropertyMode::Overlay,
+            Some(other) => {
+                problems.push(Problem::plain(
+                    Some(SCHEMA_FILE),
+                    format!(
+                        "entity type `{name}`: `@properties(\"{other}\")` is not a property mode; \
+                         use `overlay` (a request's properties win) or `add` (a request may only add \
+                         attributes the store does not hold)"
+                    ),
+                ));
+                continue;
+            }
+        };
+        property_modes.insert(name.clone(), mode);
+    }
+    if !problems.is_empty() {
+        return Err(PackError { problems });
+    }
+
     let type_names = info
         .entities
         .keys()
@@ -497,6 +534,7 @@ pub(super) fn build(dir: &Path, files: Vec<SourceFile>) -> Result<PolicyPack, Pa
         level,
         action_entities,
         ledger_types,
+        property_modes,
         files,
         warnings,
     })

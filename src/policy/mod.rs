@@ -57,6 +57,8 @@ pub struct PolicyPack {
     action_entities: HashMap<EntityUid, Arc<cedar_policy_core::ast::Entity>>,
     /// Entity types built by the licence ledger (`@source("ledger")` in the schema).
     pub ledger_types: BTreeSet<String>,
+    /// Per entity type, what request `properties` may do to it (see [`PropertyMode`]).
+    pub property_modes: BTreeMap<String, PropertyMode>,
     /// The files the pack was read from (schema first).
     pub files: Vec<SourceFile>,
     /// Non-fatal findings of the validator.
@@ -83,6 +85,38 @@ pub struct PolicyMeta {
     pub messages: Messages,
     /// The action constraint, for explain: which actions this policy can apply to.
     pub actions: Vec<EntityUid>,
+}
+
+/// What a request's `properties` may do to an entity of one type, set per type
+/// in the schema with `@properties("overlay")` or `@properties("add")`.
+///
+/// A pack's facts are either the caller's to state or the store's to keep. The
+/// licensing pack's types are built by the ledger (`@source("ledger")`): every
+/// attribute its schema declares for them is a fact the ledger owns, which no
+/// request may set ([`PropertyMode::Ledger`]). Imported packs keep AuthZEN's
+/// overlay by default, and may mark a type `add` to protect what is stored.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PropertyMode {
+    /// The request's properties win over the stored attributes for one
+    /// decision; an unstored entity is built from them (the AuthZEN default).
+    Overlay,
+    /// The request may add attributes the stored entity lacks, never replace
+    /// one it holds; an unstored entity is built from them.
+    Add,
+    /// The ledger owns every declared attribute and every entity of the type:
+    /// a request setting one is refused, and an unstored entity is unknown.
+    Ledger,
+}
+
+impl PropertyMode {
+    /// How the schema names it.
+    pub fn name(self) -> &'static str {
+        match self {
+            PropertyMode::Overlay => "overlay",
+            PropertyMode::Add => "add",
+            PropertyMode::Ledger => "ledger",
+        }
+    }
 }
 
 /// A forbid policy that warns before it applies.
@@ -171,6 +205,14 @@ impl PolicyPack {
     /// The uid of the action a request names (`read`, or `Ns::read`).
     pub fn action_uid(&self, name: &str) -> Option<EntityUid> {
         self.action_uids.get(name).cloned()
+    }
+
+    /// What request properties may do to an entity of type `ty`.
+    pub fn property_mode(&self, ty: &str) -> PropertyMode {
+        self.property_modes
+            .get(ty)
+            .copied()
+            .unwrap_or(PropertyMode::Overlay)
     }
 
     /// The notice rule of the given kind, if the pack has one.

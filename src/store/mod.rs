@@ -7,6 +7,7 @@
 //! read-only connections. This module never builds a Cedar entity and never
 //! decides anything.
 
+pub mod candidates;
 pub mod entities;
 pub mod ledger;
 
@@ -22,6 +23,7 @@ use rusqlite::{Connection, OpenFlags, TransactionBehavior};
 const MIGRATIONS: &[&str] = &[
     include_str!("migrations/0001_ledger.sql"),
     include_str!("migrations/0002_indexes.sql"),
+    include_str!("migrations/0003_search_indexes.sql"),
 ];
 
 /// How many queued jobs one transaction may group.

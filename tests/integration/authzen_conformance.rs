@@ -1,7 +1,7 @@
 //! The OpenID AuthZEN Authorization API 1.0 certification scenario
 //! (`../shared/reference/authzen/certification-scenario.md`), Basic, Batch and
-//! Discovery levels, against the fixture pack in `fixtures/authzen/`: one test
-//! per case, named after its id. Search (c-4) is not implemented.
+//! Discovery and Search (Core and Properties) levels, against the fixture pack
+//! in `fixtures/authzen/`: one test per case, named after its id.
 //!
 //! The app serves the fixture pack; its entities go in through the real API
 //! (`PUT /v1/entities`). AuthZEN requests are sent as a PEP sends them: no admin
@@ -17,6 +17,9 @@ use crate::common::{TestApp, repo_path};
 const EVALUATION: &str = "/access/v1/evaluation";
 const EVALUATIONS: &str = "/access/v1/evaluations";
 const DISCOVERY: &str = "/.well-known/authzen-configuration";
+const SEARCH_SUBJECT: &str = "/access/v1/search/subject";
+const SEARCH_RESOURCE: &str = "/access/v1/search/resource";
+const SEARCH_ACTION: &str = "/access/v1/search/action";
 /// The public URL the test app announces.
 const BASE_URL: &str = "https://pdp.test";
 
@@ -503,13 +506,17 @@ async fn c_2_2_9_request_with_unknown_fields() {
 
 /// c-2-3-1: the answer holds a boolean `decision`, whatever the request asks,
 /// even about entities or types the PDP does not know (a deny, not an error).
+/// A `user` the store does not hold is a user without attributes (the type's
+/// only attribute is optional), whom `records.read` lets read like every user;
+/// a `record` must have a `status`, so an unstored one is unknown.
 #[tokio::test]
 async fn c_2_3_1_decision_field_is_required() {
     let app = fixture_app().await;
     let cases = [
         (request("alice", "read", "record-1"), true),
         (request("bob", "write", "record-1"), false),
-        (request("nobody", "read", "record-1"), false),
+        (request("nobody", "read", "record-1"), true),
+        (request("nobody", "delete", "record-1"), false),
         (request("alice", "read", "record-404"), false),
         (request("alice", "approve", "record-1"), false),
         (
@@ -1429,6 +1436,388 @@ async fn batch_semantic_unknown_value_is_a_bad_request() {
 }
 
 // ---------------------------------------------------------------------------
+// Search (c-4)
+// ---------------------------------------------------------------------------
+
+/// Sends a search; asserts a 200 JSON answer whose `results` is an array; the body.
+async fn search(app: &TestApp, path: &str, body: Value) -> Value {
+    let (status, headers, answer) = post_json(app, path, &body).await;
+    assert_eq!(status, StatusCode::OK, "{path} {body}: {answer}");
+    assert_json_content_type(&headers);
+    assert!(answer["results"].is_array(), "{answer}");
+    answer
+}
+
+/// The ids of entity results, after checking each has `type` (= `ty`) and `id`.
+fn result_ids(answer: &Value, ty: &str) -> Vec<String> {
+    answer["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| {
+            assert_eq!(r["type"], json!(ty), "{answer}");
+            r["id"]
+                .as_str()
+                .unwrap_or_else(|| panic!("an id: {answer}"))
+                .to_string()
+        })
+        .collect()
+}
+
+/// The names of action results.
+fn result_names(answer: &Value) -> Vec<String> {
+    answer["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| {
+            r["name"]
+                .as_str()
+                .unwrap_or_else(|| panic!("a name: {answer}"))
+                .to_string()
+        })
+        .collect()
+}
+
+fn subject_search() -> Value {
+    json!({
+        "subject": {"type": "user"},
+        "action": {"name": "read"},
+        "resource": {"type": "record", "id": "record-1"},
+    })
+}
+
+fn resource_search() -> Value {
+    json!({
+        "subject": {"type": "user", "id": "alice"},
+        "action": {"name": "read"},
+        "resource": {"type": "record"},
+    })
+}
+
+fn action_search() -> Value {
+    json!({
+        "subject": {"type": "user", "id": "alice"},
+        "resource": {"type": "record", "id": "record-1"},
+    })
+}
+
+fn scenario_context() -> Value {
+    json!({"time": "2025-06-27T18:03-07:00", "ip": "192.168.1.1"})
+}
+
+/// c-4-2-1 (S1): every user may read record-1: alice and bob.
+#[tokio::test]
+async fn c_4_2_1_valid_subject_search_request_with_non_empty_results() {
+    let app = fixture_app().await;
+    let answer = search(&app, SEARCH_SUBJECT, subject_search()).await;
+    assert_eq!(result_ids(&answer, "user"), ["alice", "bob"], "{answer}");
+}
+
+/// c-4-2-2: a context changes nothing here.
+#[tokio::test]
+async fn c_4_2_2_subject_search_with_context() {
+    let app = fixture_app().await;
+    let plain = search(&app, SEARCH_SUBJECT, subject_search()).await;
+    let mut body = subject_search();
+    body["context"] = scenario_context();
+    assert_eq!(
+        search(&app, SEARCH_SUBJECT, body).await["results"],
+        plain["results"]
+    );
+}
+
+/// c-4-2-3: a `subject.id` is ignored (bob is still found).
+#[tokio::test]
+async fn c_4_2_3_subject_search_with_subject_id_present() {
+    let app = fixture_app().await;
+    let plain = search(&app, SEARCH_SUBJECT, subject_search()).await;
+    let mut body = subject_search();
+    body["subject"]["id"] = json!("alice");
+    let answer = search(&app, SEARCH_SUBJECT, body).await;
+    assert_eq!(answer["results"], plain["results"]);
+    assert!(result_ids(&answer, "user").contains(&"bob".to_string()));
+}
+
+/// c-4-2-4 (S4): who may write record-2 as an archived record: bob, the admin.
+#[tokio::test]
+async fn c_4_2_4_subject_search_with_resource_properties() {
+    let app = fixture_app().await;
+    let answer = search(
+        &app,
+        SEARCH_SUBJECT,
+        json!({
+            "subject": {"type": "user"},
+            "action": {"name": "write"},
+            "resource": {"type": "record", "id": "record-2", "properties": {"status": "archived"}},
+        }),
+    )
+    .await;
+    assert_eq!(result_ids(&answer, "user"), ["bob"], "{answer}");
+}
+
+/// c-4-3-1 (S2): alice reads every record.
+#[tokio::test]
+async fn c_4_3_1_valid_resource_search_request_with_non_empty_results() {
+    let app = fixture_app().await;
+    let answer = search(&app, SEARCH_RESOURCE, resource_search()).await;
+    assert_eq!(
+        result_ids(&answer, "record"),
+        ["record-1", "record-2"],
+        "{answer}"
+    );
+}
+
+/// c-4-3-2: a context changes nothing here.
+#[tokio::test]
+async fn c_4_3_2_resource_search_with_context() {
+    let app = fixture_app().await;
+    let plain = search(&app, SEARCH_RESOURCE, resource_search()).await;
+    let mut body = resource_search();
+    body["context"] = scenario_context();
+    assert_eq!(
+        search(&app, SEARCH_RESOURCE, body).await["results"],
+        plain["results"]
+    );
+}
+
+/// c-4-3-3: a `resource.id` neither constrains nor changes the results.
+#[tokio::test]
+async fn c_4_3_3_resource_search_with_resource_id_present() {
+    let app = fixture_app().await;
+    let plain = search(&app, SEARCH_RESOURCE, resource_search()).await;
+    let mut body = resource_search();
+    body["resource"]["id"] = json!("record-1");
+    assert_eq!(
+        search(&app, SEARCH_RESOURCE, body).await["results"],
+        plain["results"]
+    );
+}
+
+/// c-4-3-4 (S5): bob as an admin writes the archived record only.
+#[tokio::test]
+async fn c_4_3_4_resource_search_with_subject_properties() {
+    let app = fixture_app().await;
+    let answer = search(
+        &app,
+        SEARCH_RESOURCE,
+        json!({
+            "subject": {"type": "user", "id": "bob", "properties": {"role": "admin"}},
+            "action": {"name": "write"},
+            "resource": {"type": "record"},
+        }),
+    )
+    .await;
+    assert_eq!(result_ids(&answer, "record"), ["record-2"], "{answer}");
+}
+
+/// c-4-4-1 (S3): alice may read and write record-1; `delete` needs a soft
+/// delete, which an action search cannot say.
+#[tokio::test]
+async fn c_4_4_1_valid_action_search_request_with_non_empty_results() {
+    let app = fixture_app().await;
+    let answer = search(&app, SEARCH_ACTION, action_search()).await;
+    assert_eq!(result_names(&answer), ["read", "write"], "{answer}");
+}
+
+/// c-4-4-2: a context changes nothing here.
+#[tokio::test]
+async fn c_4_4_2_action_search_with_context() {
+    let app = fixture_app().await;
+    let plain = search(&app, SEARCH_ACTION, action_search()).await;
+    let mut body = action_search();
+    body["context"] = scenario_context();
+    assert_eq!(
+        search(&app, SEARCH_ACTION, body).await["results"],
+        plain["results"]
+    );
+}
+
+/// c-4-4-3 (S6): bob as an admin on record-2 as archived: read and write.
+#[tokio::test]
+async fn c_4_4_3_action_search_with_properties() {
+    let app = fixture_app().await;
+    let answer = search(
+        &app,
+        SEARCH_ACTION,
+        json!({
+            "subject": {"type": "user", "id": "bob", "properties": {"role": "admin"}},
+            "resource": {"type": "record", "id": "record-2", "properties": {"status": "archived"}},
+        }),
+    )
+    .await;
+    assert_eq!(result_names(&answer), ["read", "write"], "{answer}");
+}
+
+/// c-4-5-1 and c-4-5-2: a limit of one gives one result and a token; the
+/// token gives the rest, and the last page's `next_token` is `""`.
+#[tokio::test]
+async fn c_4_5_pagination() {
+    let app = fixture_app().await;
+    let mut body = subject_search();
+    body["page"] = json!({"limit": 1});
+    let first = search(&app, SEARCH_SUBJECT, body).await;
+    assert_eq!(result_ids(&first, "user"), ["alice"], "{first}");
+    let token = first["page"]["next_token"]
+        .as_str()
+        .expect("a string token")
+        .to_string();
+    assert!(!token.is_empty(), "{first}");
+    let mut body = subject_search();
+    body["page"] = json!({"token": token});
+    let second = search(&app, SEARCH_SUBJECT, body).await;
+    assert_eq!(result_ids(&second, "user"), ["bob"], "{second}");
+    assert_eq!(second["page"]["next_token"], json!(""), "{second}");
+    // A page object with neither field is taken as no page at all.
+    let mut body = subject_search();
+    body["page"] = json!({});
+    assert_eq!(
+        result_ids(&search(&app, SEARCH_SUBJECT, body).await, "user"),
+        ["alice", "bob"]
+    );
+}
+
+/// Beyond the scenario: bad paging input is a 400 naming the field.
+#[tokio::test]
+async fn search_paging_input_is_checked() {
+    let app = fixture_app().await;
+    for (page, field) in [
+        (json!({"limit": 0}), "page.limit"),
+        (json!({"limit": -3}), "page.limit"),
+        (json!({"limit": "ten"}), "page.limit"),
+        (json!({"token": "not-ours"}), "page.token"),
+        (json!({"token": 7}), "page.token"),
+        (json!("all"), "page"),
+    ] {
+        let mut body = subject_search();
+        body["page"] = page.clone();
+        let (status, _, answer) = post_json(&app, SEARCH_SUBJECT, &body).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{page}: {answer}");
+        assert_eq!(answer["error"]["field"], json!(field), "{answer}");
+    }
+}
+
+/// c-4-6-1: an unknown input id gives no results (not an error), on every endpoint.
+#[tokio::test]
+async fn c_4_6_1_unknown_entity_identifier() {
+    let app = fixture_app().await;
+    let mut a = action_search();
+    a["subject"]["id"] = json!("nonexistent-user");
+    let mut r = resource_search();
+    r["subject"]["id"] = json!("nonexistent-user");
+    let mut s = subject_search();
+    s["resource"]["id"] = json!("nonexistent-record");
+    for (path, body) in [(SEARCH_ACTION, a), (SEARCH_RESOURCE, r), (SEARCH_SUBJECT, s)] {
+        let answer = search(&app, path, body).await;
+        assert_eq!(answer["results"], json!([]), "{path}: {answer}");
+    }
+}
+
+/// c-4-6-2: an unknown type gives no results (not an error), on every endpoint.
+#[tokio::test]
+async fn c_4_6_2_unknown_entity_type() {
+    let app = fixture_app().await;
+    let mut s = subject_search();
+    s["subject"]["type"] = json!("spaceship");
+    let mut r = resource_search();
+    r["resource"]["type"] = json!("spaceship");
+    let mut a = action_search();
+    a["resource"]["type"] = json!("spaceship");
+    let mut unknown_action = subject_search();
+    unknown_action["action"]["name"] = json!("launch");
+    for (path, body) in [
+        (SEARCH_SUBJECT, s),
+        (SEARCH_RESOURCE, r),
+        (SEARCH_ACTION, a),
+        (SEARCH_SUBJECT, unknown_action),
+    ] {
+        let answer = search(&app, path, body).await;
+        assert_eq!(answer["results"], json!([]), "{path}: {answer}");
+    }
+}
+
+/// c-4-7-1 and c-4-7-2: a missing input, or an input without its id, is a 400.
+#[tokio::test]
+async fn c_4_7_search_error_handling() {
+    let app = fixture_app().await;
+    let cases = [
+        (
+            SEARCH_SUBJECT,
+            json!({"subject": {"type": "user"}, "resource": {"type": "record", "id": "record-1"}}),
+            "action",
+        ),
+        (
+            SEARCH_RESOURCE,
+            json!({"action": {"name": "read"}, "resource": {"type": "record"}}),
+            "subject",
+        ),
+        (
+            SEARCH_ACTION,
+            json!({"subject": {"type": "user", "id": "alice"}}),
+            "resource",
+        ),
+        (
+            SEARCH_SUBJECT,
+            json!({"subject": {"type": "user"}, "action": {"name": "read"}, "resource": {"type": "record"}}),
+            "resource.id",
+        ),
+        (
+            SEARCH_RESOURCE,
+            json!({"subject": {"type": "user"}, "action": {"name": "read"}, "resource": {"type": "record"}}),
+            "subject.id",
+        ),
+        (
+            SEARCH_ACTION,
+            json!({"subject": {"type": "user"}, "resource": {"type": "record", "id": "record-1"}}),
+            "subject.id",
+        ),
+        (
+            SEARCH_SUBJECT,
+            json!({"subject": {"id": "x"}, "action": {"name": "read"}, "resource": {"type": "record", "id": "record-1"}}),
+            "subject.type",
+        ),
+    ];
+    for (path, body, field) in cases {
+        let (status, headers, answer) = post_json(&app, path, &body).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{path} {body}: {answer}");
+        assert_json_content_type(&headers);
+        assert_eq!(answer["error"]["field"], json!(field), "{path} {body}: {answer}");
+    }
+}
+
+/// c-5 for search: JSON in and out, `X-Request-ID` echoed, unknown fields ignored.
+#[tokio::test]
+async fn c_5_transport_requirements_for_search() {
+    let app = fixture_app().await;
+    for (path, mut body) in [
+        (SEARCH_SUBJECT, subject_search()),
+        (SEARCH_RESOURCE, resource_search()),
+        (SEARCH_ACTION, action_search()),
+    ] {
+        body["unknown"] = json!({"x": 1});
+        let (status, headers, answer) = send_raw(
+            &app,
+            path,
+            Some("application/json; charset=utf-8"),
+            Some("s-1"),
+            &body.to_string(),
+        )
+        .await;
+        assert_eq!(status, StatusCode::OK, "{path}: {answer}");
+        assert_json_content_type(&headers);
+        assert_eq!(
+            headers.get("x-request-id").and_then(|v| v.to_str().ok()),
+            Some("s-1")
+        );
+        assert!(!answer["results"].as_array().unwrap().is_empty(), "{answer}");
+        let (status, _, _) = send_raw(&app, path, Some("text/plain"), None, &body.to_string()).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{path}");
+        let (status, _, _) = send_raw(&app, path, Some("application/json"), None, "{").await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{path}");
+    }
+}
+
+// ---------------------------------------------------------------------------
 // Transport (c-5), for every level
 // ---------------------------------------------------------------------------
 
@@ -1520,7 +1909,7 @@ async fn c_6_3_required_metadata_fields() {
 }
 
 /// c-6-4: optional fields, when present, are well formed: this PDP announces
-/// its batch endpoint and no search endpoints (search is not implemented).
+/// its batch endpoint and its three search endpoints.
 #[tokio::test]
 async fn c_6_4_optional_metadata_fields() {
     let app = fixture_app().await;
@@ -1530,12 +1919,12 @@ async fn c_6_4_optional_metadata_fields() {
         json!(format!("{BASE_URL}{EVALUATIONS}")),
         "{m}"
     );
-    for key in [
-        "search_subject_endpoint",
-        "search_resource_endpoint",
-        "search_action_endpoint",
+    for (key, path) in [
+        ("search_subject_endpoint", SEARCH_SUBJECT),
+        ("search_resource_endpoint", SEARCH_RESOURCE),
+        ("search_action_endpoint", SEARCH_ACTION),
     ] {
-        assert!(m.get(key).is_none(), "{key} not announced: {m}");
+        assert_eq!(m[key], json!(format!("{BASE_URL}{path}")), "{key}: {m}");
     }
     if let Some(caps) = m.get("capabilities") {
         let caps = caps
@@ -1591,6 +1980,16 @@ async fn c_6_5_metadata_validation() {
 async fn c_6_6_metadata_endpoint_unavailable() {
     let app = fixture_app().await;
     let m = metadata(&app).await;
+    for (key, default) in [
+        ("access_evaluation_endpoint", EVALUATION),
+        ("access_evaluations_endpoint", EVALUATIONS),
+        ("search_subject_endpoint", SEARCH_SUBJECT),
+        ("search_resource_endpoint", SEARCH_RESOURCE),
+        ("search_action_endpoint", SEARCH_ACTION),
+    ] {
+        let url = m[key].as_str().unwrap_or_else(|| panic!("{key}: {m}"));
+        assert_eq!(url.strip_prefix(BASE_URL), Some(default), "{key}");
+    }
     for (key, default) in [
         ("access_evaluation_endpoint", EVALUATION),
         ("access_evaluations_endpoint", EVALUATIONS),

@@ -61,6 +61,21 @@ impl TestApp {
         }
     }
 
+    /// The same app (same engine and database), asking PEPs for one of
+    /// `tokens` on decision and search routes.
+    pub fn requiring_decision_tokens(mut self, tokens: &[&str]) -> Self {
+        let tokens: Vec<String> = tokens.iter().map(|t| t.to_string()).collect();
+        self.state = AppState::new(
+            self.state.engine().clone(),
+            TOKEN,
+            Some("https://pdp.test".into()),
+            None,
+        )
+        .with_decision_tokens(&tokens);
+        self.router = http::app(self.state.clone());
+        self
+    }
+
     /// Moves the clock.
     pub fn at(&self, now: &str) {
         self.clock.set(time::parse(now).unwrap());

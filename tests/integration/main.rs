@@ -12,6 +12,7 @@ mod concurrency;
 mod durability;
 mod hostile_input;
 mod ledger_api;
+mod ledger_facts;
 mod openapi;
 mod operations;
 mod readme;

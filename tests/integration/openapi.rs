@@ -1,6 +1,7 @@
 //! The OpenAPI document at `/openapi.json` against the routes the app serves:
 //! every documented operation is served, every served route is documented,
-//! and the admin routes, and they alone, carry the bearer-token requirement.
+//! the admin routes, and they alone, carry the admin bearer-token requirement,
+//! and the decision and search routes carry the optional PEP token.
 
 use std::collections::BTreeSet;
 
@@ -15,6 +16,9 @@ const CONTRACT: &[(&str, &str)] = &[
     ("GET", "/.well-known/authzen-configuration"),
     ("POST", "/access/v1/evaluation"),
     ("POST", "/access/v1/evaluations"),
+    ("POST", "/access/v1/search/subject"),
+    ("POST", "/access/v1/search/resource"),
+    ("POST", "/access/v1/search/action"),
     ("POST", "/v1/accounts"),
     ("POST", "/v1/accounts/{account}/tenants"),
     ("POST", "/v1/accounts/{account}/hubs"),
@@ -257,6 +261,17 @@ async fn the_admin_routes_and_they_alone_require_the_bearer_token() {
                 status,
                 StatusCode::UNAUTHORIZED,
                 "{method} {path} without a token: {body}"
+            );
+        } else if method == "POST" && path.starts_with("/access/") {
+            // Open unless the service is started with --decision-token.
+            assert_eq!(
+                op["security"],
+                json!([{}, {"decision_token": []}]),
+                "{method} {path}"
+            );
+            assert!(
+                op["responses"].get("401").is_some(),
+                "{method} {path} documents no 401"
             );
         } else {
             assert!(

@@ -18,3 +18,4 @@ mod operations;
 mod readme;
 mod scenarios;
 mod story_http;
+mod todo_interop;

@@ -9,10 +9,10 @@
 
 use std::time::Instant;
 
-use rusqlite::params;
 use serde::Serialize;
 
-use crate::store::{Store, StoreError, scope};
+use crate::store::rows::{AccountRow, HubRow, OperatorRow, SeatKind, SubscriptionRow, TenantRow, UserRow};
+use crate::store::{Conn, Store, StoreError, scope};
 
 /// The shape of a generated ledger.
 #[derive(Debug, Clone, Copy, Serialize)]
@@ -96,39 +96,38 @@ pub fn generate(store: &Store, shape: Shape, now: i64) -> Result<Generated, Stor
 }
 
 fn insert_tenants(
-    tx: &rusqlite::Connection,
+    tx: &dyn Conn,
     shape: Shape,
     first: usize,
     last: usize,
     now: i64,
 ) -> Result<usize, StoreError> {
     let mut rows = 0;
-    let mut account = tx.prepare_cached("INSERT INTO accounts (id, name, created_at) VALUES (?1, ?2, ?3)")?;
-    let mut tenant = tx.prepare_cached(
-        "INSERT INTO tenants (id, account_id, name, created_at, trial_days) VALUES (?1, ?2, ?3, ?4, NULL)",
-    )?;
-    let mut hub = tx.prepare_cached("INSERT INTO hubs (tenant_id, name, created_at) VALUES (?1, ?2, ?3)")?;
-    let mut sub = tx.prepare_cached(
-                "INSERT INTO subscriptions (tenant_id, kind, quantity, starts_at, ends_at, payment_due_at, paid_at, created_at)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?4)",
-            )?;
-    let mut user = tx.prepare_cached(
-        "INSERT INTO users (id, tenant_id, name, email, role, active, licensed_at, created_at)
-                 VALUES (?1, ?2, ?3, ?4, ?5, 1, ?6, ?7)",
-    )?;
-    let mut op = tx.prepare_cached(
-        "INSERT INTO operators (id, tenant_id, number, name, owner_user_id, active, created_at)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-    )?;
-    let mut prod = tx.prepare_cached("INSERT INTO production_records (operator_id, at) VALUES (?1, ?2)")?;
     let year = 365 * 86_400;
     for t in first..last {
         let tid = tenant_id(t);
         let aid = format!("a{t}");
         let created = now - 200 * 86_400;
-        account.execute(params![aid, format!("Account {t}"), created])?;
-        tenant.execute(params![tid, aid, format!("Tenant {t}"), created])?;
-        hub.execute(params![tid, "Hub", created + 20 * 86_400])?;
+        tx.insert_account(&AccountRow {
+            id: aid.clone(),
+            name: format!("Account {t}"),
+            created_at: created,
+        })?;
+        tx.insert_tenant(&TenantRow {
+            id: tid.clone(),
+            account_id: aid,
+            name: format!("Tenant {t}"),
+            created_at: created,
+            trial_days: None,
+            hub: None,
+        })?;
+        tx.insert_hub(
+            &tid,
+            &HubRow {
+                name: "Hub".into(),
+                created_at: created + 20 * 86_400,
+            },
+        )?;
         // Every tenant pays on time but one in fifty, which is 10 days late.
         let (due, paid) = if t % 50 == 7 {
             (now - 10 * 86_400, None)
@@ -137,24 +136,19 @@ fn insert_tenants(
         };
         let user_seats = i64::try_from(shape.users).unwrap_or(i64::MAX);
         let seat_count = i64::try_from(shape.operators).unwrap_or(i64::MAX) + 4;
-        sub.execute(params![
-            tid,
-            "user",
-            user_seats,
-            created,
-            created + 2 * year,
-            due,
-            paid
-        ])?;
-        sub.execute(params![
-            tid,
-            "shop_floor",
-            seat_count,
-            created,
-            created + 2 * year,
-            due,
-            paid
-        ])?;
+        for (kind, quantity) in [(SeatKind::User, user_seats), (SeatKind::ShopFloor, seat_count)] {
+            tx.insert_subscription(&SubscriptionRow {
+                number: 0,
+                tenant_id: tid.clone(),
+                kind,
+                quantity,
+                starts_at: created,
+                ends_at: created + 2 * year,
+                payment_due_at: Some(due),
+                paid_at: paid,
+                created_at: created,
+            })?;
+        }
         rows += 5;
         for u in 0..shape.users {
             let role = match u {
@@ -165,32 +159,36 @@ fn insert_tenants(
             // Most users hold a licence; every tenth does not.
             let licensed = (u % 10 != 9).then_some(created + 21 * 86_400);
             let uid = user_id(t, u);
-            user.execute(params![
-                uid,
-                tid,
-                format!("User {u}"),
-                format!("{uid}@example.com"),
-                role,
-                licensed,
-                created
-            ])?;
+            tx.insert_user(&UserRow {
+                email: format!("{uid}@example.com"),
+                id: uid,
+                tenant_id: tid.clone(),
+                name: format!("User {u}"),
+                role: role.into(),
+                active: true,
+                licensed_at: licensed,
+                created_at: created,
+                own_operator: None,
+            })?;
             rows += 1;
         }
         for o in 0..shape.operators {
             let owner = (o == 0).then(|| user_id(t, 1));
             let active = o % 20 != 19;
-            op.execute(params![
-                operator_id(t, o),
-                tid,
-                o.to_string(),
-                format!("Operator {o}"),
-                owner,
+            tx.insert_operator(&OperatorRow {
+                id: operator_id(t, o),
+                tenant_id: tid.clone(),
+                number: o.to_string(),
+                name: format!("Operator {o}"),
+                owner_user_id: owner,
                 active,
-                created
-            ])?;
+                created_at: created,
+                latest_production_at: None,
+                deactivation: None,
+            })?;
             for p in 0..shape.production {
                 let at = now - i64::try_from((o * 7 + p * 3) % 90).unwrap_or(0) * 86_400;
-                prod.execute(params![operator_id(t, o), at])?;
+                tx.insert_production(&operator_id(t, o), at)?;
             }
             rows += 1 + shape.production;
         }

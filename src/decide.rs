@@ -15,7 +15,6 @@ use arc_swap::ArcSwap;
 use cedar_policy::{
     Authorizer, Context, Decision as CedarDecision, Entities, EntityId, EntityTypeName, EntityUid, Request,
 };
-use rusqlite::Connection;
 use serde_json::{Map, Value};
 
 use crate::decision_log::{DecisionLog, Entry};
@@ -305,7 +304,12 @@ impl Engine {
 
     /// Decides `q` inside a write transaction, on the rows as the transaction
     /// sees them: a ledger change and its policy check are one transaction.
-    pub fn decide_in_tx(&self, conn: &Connection, now: i64, q: &Query) -> Result<Decision, DecideError> {
+    pub fn decide_in_tx(
+        &self,
+        conn: &dyn crate::store::Conn,
+        now: i64,
+        q: &Query,
+    ) -> Result<Decision, DecideError> {
         let started = std::time::Instant::now();
         let pack = self.pack.load();
         let d = self.decide_with(&pack, Source::Conn(conn), now, q)?;
@@ -735,18 +739,18 @@ pub fn check_serving(pack: &PolicyPack) -> Result<(), PackError> {
 /// Refuses a pack that marks entity types `@source("ledger")` the ledger cannot
 /// build, or whose schema does not fit the entities the ledger builds.
 fn check_ledger_types(pack: &PolicyPack) -> Result<(), PackError> {
-    let known: HashSet<&str> = crate::ledger::entities::TYPES.into_iter().collect();
+    let known: HashSet<&str> = crate::facts::TYPES.into_iter().collect();
     let mut problems = Vec::new();
     for t in &pack.ledger_types {
         if !known.contains(t.as_str()) {
             problems.push(problem(format!(
                 "entity type `{t}` is marked @source(\"ledger\") but the ledger builds only {}",
-                crate::ledger::entities::TYPES.join(", ")
+                crate::facts::TYPES.join(", ")
             )));
         }
     }
     if problems.is_empty() {
-        for sample in crate::ledger::entities::samples() {
+        for sample in crate::facts::samples() {
             if !pack.ledger_types.contains(&sample.uid().type_name().to_string()) {
                 continue;
             }

@@ -5,7 +5,7 @@ use cedar_policy::Entities;
 use serde_json::Value;
 
 use crate::policy::PolicyPack;
-use crate::store::{Store, StoreError, Tx, entities, scope};
+use crate::store::{Store, StoreError, Tx, scope};
 
 /// Why entities were refused; nothing was stored.
 #[derive(Debug, thiserror::Error)]
@@ -146,7 +146,7 @@ pub fn element_lines(text: &str) -> Vec<usize> {
 /// Stores checked rows (replacing entities with the same key) in one write.
 pub fn store_rows(tx: &mut Tx<'_>, rows: &[Row]) -> Result<usize, StoreError> {
     for r in rows {
-        entities::put(tx, &r.ty, &r.id, &r.json)?;
+        tx.put_entity(&r.ty, &r.id, &r.json)?;
     }
     tx.touch(scope::GENERIC.to_string());
     Ok(rows.len())

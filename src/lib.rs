@@ -12,6 +12,7 @@
 //! | [`decide`] | request → slice → Cedar → decision (reasons, errors, message, notices) |
 //! | [`search`] | AuthZEN search: the candidates an evaluation would allow, a page at a time |
 //! | [`notice`] | when notice policies start to apply, asked of Cedar, cached per tenant |
+//! | [`facts`] | the read side: the ledger's Cedar entities and the facts they carry |
 //! | [`slice`] | the entities one decision needs, and their cache |
 //! | [`policy`] | loading, validating (strict and at entity level) and indexing a pack |
 //! | [`ledger`] | licensing operations: facts + policy check + write in one transaction; R9 |
@@ -23,6 +24,7 @@
 pub mod cli;
 pub mod config;
 pub mod decide;
+pub mod facts;
 pub mod http;
 pub mod import;
 pub mod ledger;

@@ -17,7 +17,7 @@
 use crate::decide::{ActionTarget, DecideError, Engine, Query, Target};
 use crate::policy::PolicyPack;
 use crate::slice::Source;
-use crate::store::candidates::{self, Within};
+use crate::store::candidates::Within;
 
 /// Results per page when the request names no `page.limit`.
 pub const DEFAULT_LIMIT: usize = 100;
@@ -177,7 +177,7 @@ impl Engine {
         let mut after = s.after.clone().unwrap_or_default();
         let reader = self.store().reader()?;
         loop {
-            let batch = candidates::page(&reader, &searched.ty, ledger, within, &after, BATCH)?;
+            let batch = reader.candidates(&searched.ty, ledger, within, &after, BATCH)?;
             let exhausted = batch.len() < BATCH;
             for id in batch {
                 if page.results.len() == s.limit || page.examined == MAX_EXAMINED {

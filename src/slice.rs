@@ -14,12 +14,10 @@ use cedar_policy::{Entities, Entity, EntityUid, EvalResult};
 use cedar_policy_core::ast::Entity as CoreEntity;
 use cedar_policy_core::entities::{Entities as CoreEntities, NoEntitiesSchema, TCComputation};
 use cedar_policy_core::extensions::Extensions;
-use rusqlite::Connection;
 use serde_json::{Map, Value};
 
-use crate::ledger;
 use crate::policy::{PolicyPack, PropertyMode};
-use crate::store::{Reader, Store, StoreError, entities as generic, scope};
+use crate::store::{Conn, Reader, Store, StoreError, scope};
 
 /// How many built entities the cache keeps.
 pub const DEFAULT_CACHE_CAPACITY: usize = 10_000;
@@ -103,7 +101,7 @@ impl Cached {
 
     /// From an entity the ledger built, whose whole ancestry and references
     /// the ledger knows.
-    fn from_ledger(b: ledger::entities::Built, meta: Meta) -> Self {
+    fn from_ledger(b: crate::facts::Built, meta: Meta) -> Self {
         Self::with(Arc::new(b.entity), true, b.ancestors, b.refs, meta)
     }
 
@@ -178,7 +176,7 @@ pub enum Source<'a> {
     Memory(&'a Store),
     /// A write transaction in progress: read through its connection, never
     /// cached, so a ledger check sees exactly the rows it is about to change.
-    Conn(&'a Connection),
+    Conn(&'a dyn Conn),
 }
 
 /// A slice assembled for one (principal, action, resource), kept to be reused
@@ -469,7 +467,7 @@ impl<'a> SliceBuilder<'a> {
         }
     }
 
-    fn conn(&mut self) -> Result<&Connection, SliceError> {
+    fn conn(&mut self) -> Result<&dyn Conn, SliceError> {
         match self.source {
             Source::Conn(c) => Ok(c),
             Source::Memory(_) => Err(SliceError::NeedsIo),
@@ -478,7 +476,7 @@ impl<'a> SliceBuilder<'a> {
                     self.reader = Some(store.reader()?);
                 }
                 match &self.reader {
-                    Some(r) => Ok(r),
+                    Some(r) => Ok(&**r),
                     None => Err(SliceError::Store(StoreError::Closed)),
                 }
             }
@@ -513,7 +511,7 @@ impl<'a> SliceBuilder<'a> {
         let pack = self.pack;
         let conn = self.conn()?;
         let built = if pack.ledger_types.contains(&ty) {
-            ledger::entities::load(conn, &ty, uid.id().unescaped(), now)?.map(|mut b| {
+            crate::facts::load(conn, &ty, uid.id().unescaped(), now)?.map(|mut b| {
                 let meta = Meta {
                     tenant: b.tenant.take(),
                     generation: cell(&b.scope),
@@ -525,7 +523,7 @@ impl<'a> SliceBuilder<'a> {
                 Cached::from_ledger(b, meta)
             })
         } else {
-            match generic::get(conn, &ty, uid.id().unescaped())? {
+            match conn.entity_json(&ty, uid.id().unescaped())? {
                 Some(json) => match Entity::from_json_str(&json, Some(&pack.schema)) {
                     Ok(e) => Some(Cached::from_api(
                         e,

@@ -9,7 +9,6 @@ use super::error::{ApiError, BadRequest, Conflict, Internal, PayloadTooLarge, Un
 use super::json::Json;
 use super::openapi::{CedarEntity, EntitiesStored, EntityPage};
 use crate::import::{self, ImportError};
-use crate::store::entities;
 
 /// `PUT /v1/entities`: upserts an array of Cedar entities, all or nothing.
 #[utoipa::path(
@@ -100,8 +99,7 @@ pub async fn list(
             .as_deref()
             .map(|id| (after_type.clone(), id.to_string()));
         store.read(|c| {
-            entities::list(
-                c,
+            c.entities_page(
                 p.ty.as_deref(),
                 after.as_ref().map(|(t, i)| (t.as_str(), i.as_str())),
                 limit,

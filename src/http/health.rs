@@ -35,12 +35,7 @@ pub async fn live() -> Json<Value> {
 )]
 pub async fn ready(State(state): State<AppState>) -> Result<Json<Value>, ApiError> {
     let engine = state.engine().clone();
-    let store_ok = tokio::task::spawn_blocking(move || {
-        engine
-            .store()
-            .read(|c| Ok(c.query_row("SELECT 1", [], |_| Ok(()))?))
-    })
-    .await?;
+    let store_ok = tokio::task::spawn_blocking(move || engine.store().read(|c| c.ping())).await?;
     if let Err(e) = store_ok {
         return Err(ApiError::Unavailable(format!("the database cannot be read: {e}")));
     }

@@ -7,7 +7,7 @@ use serde::Deserialize;
 use utoipa::ToSchema;
 
 use super::LedgerError;
-use crate::store::ledger::{CATEGORIES, Level, SeatKind};
+use crate::store::rows::{CATEGORIES, Level, SeatKind};
 use crate::time;
 
 /// `POST /v1/accounts`.

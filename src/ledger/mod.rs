@@ -6,7 +6,6 @@
 //! This module computes facts and applies changes; whether a change is allowed
 //! is always the policies' answer.
 
-pub mod entities;
 pub mod inputs;
 pub mod ops;
 pub mod reconcile;
@@ -122,7 +121,7 @@ impl Actor {
 /// `action` on `resource`; a refusal aborts the operation.
 pub(crate) fn check(
     engine: &Engine,
-    conn: &rusqlite::Connection,
+    conn: &dyn crate::store::Conn,
     now: i64,
     actor: &Actor,
     action: &str,

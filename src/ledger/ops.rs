@@ -14,11 +14,11 @@ use super::views::{AccountView, OperatorView, RoleView, SeatsView, SubscriptionV
 use super::{Actor, Ledger, LedgerError, check, status};
 use crate::decide::Target;
 use crate::notice::Notice;
-use crate::store::ledger::{
-    self as rows, AccountRow, BUILTIN_ROLES, HubRow, OperatorRow, RoleRow, SubscriptionRow, TenantFacts,
-    TenantRow, UserRow, is_conflict,
+use crate::store::rows::{
+    AccountRow, BUILTIN_ROLES, HubRow, OperatorRow, RoleRow, SubscriptionRow, TenantFacts, TenantRow,
+    UserRow, is_conflict,
 };
-use crate::store::{StoreError, Tx, scope};
+use crate::store::{Conn, StoreError, Tx, scope};
 
 /// `POST /v1/accounts/{account}/hubs` answers this.
 #[derive(Debug, Serialize, utoipa::ToSchema)]
@@ -50,28 +50,32 @@ pub struct ProductionRecorded {
     pub at: String,
 }
 
-fn tenant_row(conn: &rusqlite::Connection, id: &str) -> Result<TenantRow, LedgerError> {
-    rows::tenant(conn, id)?.ok_or_else(|| LedgerError::NotFound(format!("tenant `{id}`")))
+fn tenant_row(conn: &dyn Conn, id: &str) -> Result<TenantRow, LedgerError> {
+    conn.tenant(id)?
+        .ok_or_else(|| LedgerError::NotFound(format!("tenant `{id}`")))
 }
 
-fn facts(conn: &rusqlite::Connection, id: &str, now: i64) -> Result<TenantFacts, LedgerError> {
-    rows::tenant_facts(conn, id, now)?.ok_or_else(|| LedgerError::NotFound(format!("tenant `{id}`")))
+fn facts(conn: &dyn Conn, id: &str, now: i64) -> Result<TenantFacts, LedgerError> {
+    conn.tenant_facts(id, now)?
+        .ok_or_else(|| LedgerError::NotFound(format!("tenant `{id}`")))
 }
 
-fn user_row(conn: &rusqlite::Connection, id: &str) -> Result<UserRow, LedgerError> {
-    rows::user(conn, id)?.ok_or_else(|| LedgerError::NotFound(format!("user `{id}`")))
+fn user_row(conn: &dyn Conn, id: &str) -> Result<UserRow, LedgerError> {
+    conn.user(id)?
+        .ok_or_else(|| LedgerError::NotFound(format!("user `{id}`")))
 }
 
-fn operator_row(conn: &rusqlite::Connection, id: &str) -> Result<OperatorRow, LedgerError> {
-    rows::operator(conn, id)?.ok_or_else(|| LedgerError::NotFound(format!("operator `{id}`")))
+fn operator_row(conn: &dyn Conn, id: &str) -> Result<OperatorRow, LedgerError> {
+    conn.operator(id)?
+        .ok_or_else(|| LedgerError::NotFound(format!("operator `{id}`")))
 }
 
 /// The actor of a change: the user named in `by`, or else the tenant's account.
-fn actor(conn: &rusqlite::Connection, by: Option<&str>, tenant: &TenantRow) -> Result<Actor, LedgerError> {
+fn actor(conn: &dyn Conn, by: Option<&str>, tenant: &TenantRow) -> Result<Actor, LedgerError> {
     match by {
         Some(u) => {
             let u = inputs::id("by", u)?;
-            if rows::user(conn, &u)?.is_none() {
+            if conn.user(&u)?.is_none() {
                 return Err(LedgerError::NotFound(format!("user `{u}` (in `by`)")));
             }
             Ok(Actor::User(u))
@@ -88,9 +92,9 @@ fn conflict_or(e: StoreError, field: &str, what: String) -> LedgerError {
     }
 }
 
-fn operator_view(conn: &rusqlite::Connection, o: &OperatorRow) -> Result<OperatorView, LedgerError> {
+fn operator_view(conn: &dyn Conn, o: &OperatorRow) -> Result<OperatorView, LedgerError> {
     let owner_active = match &o.owner_user_id {
-        Some(u) => rows::user(conn, u)?.is_none_or(|u| u.active),
+        Some(u) => conn.user(u)?.is_none_or(|u| u.active),
         None => true,
     };
     Ok(OperatorView::new(o, owner_active))
@@ -98,14 +102,14 @@ fn operator_view(conn: &rusqlite::Connection, o: &OperatorRow) -> Result<Operato
 
 /// Refuses a new operator whose id exists or whose number the tenant uses (409).
 fn new_operator_free(tx: &Tx<'_>, tenant: &str, id: &str, number: &str) -> Result<(), LedgerError> {
-    if rows::operator_number_taken(tx, tenant, number)? {
+    if tx.operator_number_taken(tenant, number)? {
         return Err(LedgerError::conflict(
             "duplicate",
             Some("number"),
             format!("operator number `{number}` is already used in tenant `{tenant}`"),
         ));
     }
-    if rows::operator_exists(tx, id)? {
+    if tx.operator_exists(id)? {
         return Err(LedgerError::conflict(
             "duplicate",
             Some("id"),
@@ -118,7 +122,7 @@ fn new_operator_free(tx: &Tx<'_>, tenant: &str, id: &str, number: &str) -> Resul
 impl Ledger {
     async fn read<T: Send + 'static>(
         &self,
-        f: impl FnOnce(&rusqlite::Connection, i64) -> Result<T, LedgerError> + Send + 'static,
+        f: impl FnOnce(&dyn Conn, i64) -> Result<T, LedgerError> + Send + 'static,
     ) -> Result<T, LedgerError> {
         let store = self.store().clone();
         let now = self.clock().now();
@@ -147,7 +151,7 @@ impl Ledger {
             created_at: self.clock().now(),
         };
         self.write(move |tx, _| {
-            rows::insert_account(tx, &row)
+            tx.insert_account(&row)
                 .map_err(|e| conflict_or(e, "id", format!("account `{}` already exists", row.id)))?;
             Ok(AccountView::new(&row, Vec::new()))
         })
@@ -156,12 +160,10 @@ impl Ledger {
 
     pub async fn get_account(&self, id: String) -> Result<AccountView, LedgerError> {
         self.read(move |conn, _| {
-            let a =
-                rows::account(conn, &id)?.ok_or_else(|| LedgerError::NotFound(format!("account `{id}`")))?;
-            let tenants = rows::tenants_of_account(conn, &id)?
-                .into_iter()
-                .map(|t| t.id)
-                .collect();
+            let a = conn
+                .account(&id)?
+                .ok_or_else(|| LedgerError::NotFound(format!("account `{id}`")))?;
+            let tenants = conn.tenants_of_account(&id)?.into_iter().map(|t| t.id).collect();
             Ok(AccountView::new(&a, tenants))
         })
         .await
@@ -175,7 +177,7 @@ impl Ledger {
         let trial_days = inputs::trial_days(input.trial_days)?;
         let engine = self.engine().clone();
         self.write(move |tx, now| {
-            if rows::account(tx, &account)?.is_none() {
+            if tx.account(&account)?.is_none() {
                 return Err(LedgerError::NotFound(format!("account `{account}`")));
             }
             let row = TenantRow {
@@ -186,7 +188,7 @@ impl Ledger {
                 trial_days,
                 hub: None,
             };
-            rows::insert_tenant(tx, &row)
+            tx.insert_tenant(&row)
                 .map_err(|e| conflict_or(e, "id", format!("tenant `{id}` already exists")))?;
             tx.touch(scope::tenant(&id));
             tx.touch(scope::account(&account));
@@ -212,10 +214,10 @@ impl Ledger {
         let name = inputs::name("name", &input.name)?;
         let engine = self.engine().clone();
         self.write(move |tx, now| {
-            if rows::account(tx, &account)?.is_none() {
+            if tx.account(&account)?.is_none() {
                 return Err(LedgerError::NotFound(format!("account `{account}`")));
             }
-            let tenants = rows::tenants_of_account(tx, &account)?;
+            let tenants = tx.tenants_of_account(&account)?;
             let tenant = match (&input.tenant, tenants.len()) {
                 (Some(t), _) => tenants
                     .iter()
@@ -245,8 +247,7 @@ impl Ledger {
                 Target::new("Tenant", &tenant_id),
                 None,
             )?;
-            rows::insert_hub(
-                tx,
+            tx.insert_hub(
                 &tenant_id,
                 &HubRow {
                     name,
@@ -301,7 +302,7 @@ impl Ledger {
                 paid_at: None,
                 created_at: now,
             };
-            row.number = rows::insert_subscription(tx, &row)?;
+            row.number = tx.insert_subscription(&row)?;
             tx.touch(scope::tenant(&tenant));
             let f = facts(tx, &tenant, now)?;
             Ok(SubscriptionView::new(
@@ -337,7 +338,7 @@ impl Ledger {
             .transpose()?;
         let engine = self.engine().clone();
         self.write(move |tx, now| {
-            let s = rows::subscription(tx, number)?
+            let s = tx.subscription(number)?
                 .filter(|s| s.tenant_id == tenant)
                 .ok_or_else(|| {
                     LedgerError::NotFound(format!("subscription {number} of tenant `{tenant}`"))
@@ -356,10 +357,10 @@ impl Ledger {
                     "`ends_at` must be after the subscription's `starts_at`",
                 ));
             }
-            rows::set_subscription_term(tx, number, ends_at, quantity)?;
+            tx.set_subscription_term(number, ends_at, quantity)?;
             tx.touch(scope::tenant(&tenant));
             let plan = reconcile::run(tx, &tenant, now)?;
-            let row = rows::subscription(tx, number)?
+            let row = tx.subscription(number)?
                 .ok_or_else(|| LedgerError::NotFound(format!("subscription {number}")))?;
             let f = facts(tx, &tenant, now)?;
             Ok(SubscriptionChanged {
@@ -378,7 +379,8 @@ impl Ledger {
         self.read(move |conn, now| {
             let f = facts(conn, &tenant, now)?;
             let pack = engine.pack();
-            Ok(rows::subscriptions_of_tenant(conn, &tenant)?
+            Ok(conn
+                .subscriptions_of_tenant(&tenant)?
                 .iter()
                 .map(|s| SubscriptionView::new(s, status::subscription_state(&pack, &f, s, now)))
                 .collect())
@@ -390,16 +392,18 @@ impl Ledger {
     pub async fn pay(&self, tenant: String, number: i64) -> Result<SubscriptionView, LedgerError> {
         let engine = self.engine().clone();
         self.write(move |tx, now| {
-            let s = rows::subscription(tx, number)?
+            let s = tx
+                .subscription(number)?
                 .filter(|s| s.tenant_id == tenant)
                 .ok_or_else(|| {
                     LedgerError::NotFound(format!("subscription {number} of tenant `{tenant}`"))
                 })?;
             if s.paid_at.is_none() {
-                rows::set_subscription_paid(tx, number, now)?;
+                tx.set_subscription_paid(number, now)?;
                 tx.touch(scope::tenant(&tenant));
             }
-            let row = rows::subscription(tx, number)?
+            let row = tx
+                .subscription(number)?
                 .ok_or_else(|| LedgerError::NotFound(format!("subscription {number}")))?;
             let f = facts(tx, &tenant, now)?;
             Ok(SubscriptionView::new(
@@ -429,7 +433,7 @@ impl Ledger {
                 name: name.clone(),
                 levels,
             };
-            rows::insert_role(tx, &tenant, &role)
+            tx.insert_role(&tenant, &role)
                 .map_err(|e| conflict_or(e, "name", format!("role `{name}` already exists")))?;
             tx.touch(scope::tenant(&tenant));
             Ok(RoleView::from(&role))
@@ -440,7 +444,8 @@ impl Ledger {
     pub async fn list_roles(&self, tenant: String) -> Result<Vec<RoleView>, LedgerError> {
         self.read(move |conn, _| {
             tenant_row(conn, &tenant)?;
-            Ok(rows::roles_of_tenant(conn, &tenant)?
+            Ok(conn
+                .roles_of_tenant(&tenant)?
                 .iter()
                 .map(RoleView::from)
                 .collect())
@@ -462,7 +467,7 @@ impl Ledger {
         let role = inputs::id("role", &input.role)?;
         self.write(move |tx, now| {
             tenant_row(tx, &tenant)?;
-            if rows::role(tx, &tenant, &role)?.is_none() {
+            if tx.role(&tenant, &role)?.is_none() {
                 return Err(LedgerError::invalid(
                     "role",
                     format!("role `{role}` does not exist in tenant `{tenant}`"),
@@ -479,7 +484,7 @@ impl Ledger {
                 created_at: now,
                 own_operator: None,
             };
-            rows::insert_user(tx, &row)
+            tx.insert_user(&row)
                 .map_err(|e| conflict_or(e, "id", format!("user `{id}` already exists")))?;
             tx.touch(scope::tenant(&tenant));
             let f = facts(tx, &tenant, now)?;
@@ -499,7 +504,8 @@ impl Ledger {
     pub async fn list_users(&self, tenant: String) -> Result<Vec<UserView>, LedgerError> {
         self.read(move |conn, _| {
             tenant_row(conn, &tenant)?;
-            Ok(rows::users_of_tenant(conn, &tenant)?
+            Ok(conn
+                .users_of_tenant(&tenant)?
                 .iter()
                 .map(UserView::from)
                 .collect())
@@ -523,7 +529,7 @@ impl Ledger {
             if let Some(role) = &input.role {
                 let role = inputs::id("role", role)?;
                 if role != user.role {
-                    if rows::role(tx, &tenant.id, &role)?.is_none() {
+                    if tx.role(&tenant.id, &role)?.is_none() {
                         return Err(LedgerError::invalid(
                             "role",
                             format!("role `{role}` does not exist in tenant `{}`", tenant.id),
@@ -532,7 +538,7 @@ impl Ledger {
                     let mut ctx = Map::new();
                     ctx.insert("new_role".into(), Value::String(role.clone()));
                     check(&engine, tx, now, &actor, "change_role", target(), Some(ctx))?;
-                    rows::set_user_role(tx, &id, &role)?;
+                    tx.set_user_role(&id, &role)?;
                 }
             }
             if let Some(active) = input.active {
@@ -543,7 +549,7 @@ impl Ledger {
                         "deactivate_user"
                     };
                     check(&engine, tx, now, &actor, action, target(), None)?;
-                    rows::set_user_active(tx, &id, active)?;
+                    tx.set_user_active(&id, active)?;
                 }
             }
             tx.touch(scope::tenant(&tenant.id));
@@ -588,7 +594,7 @@ impl Ledger {
                     "revoke_license"
                 };
                 check(&engine, tx, now, &actor, action, Target::new("User", &user), None)?;
-                rows::set_license(tx, &user, assign.then_some(now))?;
+                tx.set_license(&user, assign.then_some(now))?;
                 tx.touch(scope::tenant(&tenant.id));
             }
             let f = facts(tx, &tenant.id, now)?;
@@ -636,7 +642,7 @@ impl Ledger {
                 latest_production_at: None,
                 deactivation: None,
             };
-            rows::insert_operator(tx, &row)?;
+            tx.insert_operator(&row)?;
             tx.touch(scope::tenant(&tenant));
             let f = facts(tx, &tenant, now)?;
             Ok(WithSeats {
@@ -673,14 +679,14 @@ impl Ledger {
                     Target::new("Operator", &id),
                     None,
                 )?;
-                rows::set_operator_active(tx, &id, input.active)?;
+                tx.set_operator_active(&id, input.active)?;
                 if !input.active {
                     let who = match &actor {
                         Actor::User(u) => format!("deactivated by user `{u}`"),
                         Actor::Account(a) => format!("deactivated by account `{a}`"),
                         Actor::Operator(o) => format!("deactivated by operator `{o}`"),
                     };
-                    rows::insert_deactivation(tx, &t.id, "operator", &id, &who, now)?;
+                    tx.insert_deactivation(&t.id, "operator", &id, &who, now)?;
                 }
                 tx.touch(scope::tenant(&t.id));
             }
@@ -721,7 +727,7 @@ impl Ledger {
                 latest_production_at: None,
                 deactivation: None,
             };
-            rows::insert_operator(tx, &row)?;
+            tx.insert_operator(&row)?;
             tx.touch(scope::tenant(&u.tenant_id));
             Ok(OperatorView::new(&row, u.active))
         })
@@ -752,7 +758,7 @@ impl Ledger {
                 Target::new("Operator", &op),
                 None,
             )?;
-            rows::link_operator(tx, &op, &user, &u.name)?;
+            tx.link_operator(&op, &user, &u.name)?;
             tx.touch(scope::tenant(&o.tenant_id));
             operator_view(tx, &operator_row(tx, &op)?)
         })
@@ -782,7 +788,7 @@ impl Ledger {
                 Target::new("Tenant", &o.tenant_id),
                 None,
             )?;
-            rows::insert_production(tx, &operator, at)?;
+            tx.insert_production(&operator, at)?;
             Ok(ProductionRecorded {
                 operator,
                 at: crate::time::format(at),
@@ -794,11 +800,13 @@ impl Ledger {
     pub async fn list_operators(&self, tenant: String) -> Result<Vec<OperatorView>, LedgerError> {
         self.read(move |conn, _| {
             tenant_row(conn, &tenant)?;
-            let users: std::collections::HashMap<String, bool> = rows::users_of_tenant(conn, &tenant)?
+            let users: std::collections::HashMap<String, bool> = conn
+                .users_of_tenant(&tenant)?
                 .into_iter()
                 .map(|u| (u.id, u.active))
                 .collect();
-            Ok(rows::operators_of_tenant(conn, &tenant)?
+            Ok(conn
+                .operators_of_tenant(&tenant)?
                 .iter()
                 .map(|o| {
                     let owner_active = o
@@ -854,27 +862,17 @@ impl Ledger {
     /// plans carried out.
     pub async fn sweep(&self) -> Result<Vec<Plan>, LedgerError> {
         self.write(move |tx, now| {
-            tx.execute(
-                "INSERT OR IGNORE INTO meta (key, value) VALUES ('swept_until', ?1)",
-                [now],
-            )
-            .map_err(StoreError::from)?;
-            let since: i64 = tx
-                .query_row("SELECT value FROM meta WHERE key = 'swept_until'", [], |r| {
-                    r.get(0)
-                })
-                .map_err(StoreError::from)?;
+            let since = tx.swept_until(now)?;
             let mut plans = Vec::new();
             if now > since {
-                for tenant in rows::tenants_with_ends_between(tx, since, now)? {
+                for tenant in tx.tenants_with_ends_between(since, now)? {
                     let plan = reconcile::run(tx, &tenant, now)?;
                     if !plan.is_empty() {
                         plans.push(plan);
                     }
                 }
             }
-            tx.execute("UPDATE meta SET value = ?1 WHERE key = 'swept_until'", [now])
-                .map_err(StoreError::from)?;
+            tx.set_swept_until(now)?;
             Ok(plans)
         })
         .await

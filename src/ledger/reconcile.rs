@@ -10,12 +10,11 @@
 
 use std::cmp::Ordering;
 
-use rusqlite::Connection;
 use serde::Serialize;
 
 use super::LedgerError;
-use crate::store::ledger::{self as rows, OperatorRow, UserRow};
-use crate::store::{StoreError, Tx, scope};
+use crate::store::rows::{OperatorRow, UserRow};
+use crate::store::{Conn, StoreError, Tx, scope};
 use crate::time;
 
 /// Seats of one kind against their use.
@@ -97,13 +96,14 @@ fn revocation_order(a: &UserRow, b: &UserRow) -> Ordering {
 /// seats and gets an empty plan, unless `as_if_provisioned` (the preview of its
 /// hub's creation).
 pub fn plan(
-    conn: &Connection,
+    conn: &dyn Conn,
     tenant: &str,
     now: i64,
     as_if_provisioned: bool,
     dry_run: bool,
 ) -> Result<Plan, LedgerError> {
-    let facts = rows::tenant_facts(conn, tenant, now)?
+    let facts = conn
+        .tenant_facts(tenant, now)?
         .ok_or_else(|| LedgerError::NotFound(format!("tenant `{tenant}`")))?;
     let mut plan = Plan {
         tenant: tenant.to_string(),
@@ -124,7 +124,8 @@ pub fn plan(
     }
     let surplus = facts.shop_floor.used - facts.shop_floor.total;
     if surplus > 0 {
-        let mut seat_ops: Vec<OperatorRow> = rows::operators_of_tenant(conn, tenant)?
+        let mut seat_ops: Vec<OperatorRow> = conn
+            .operators_of_tenant(tenant)?
             .into_iter()
             .filter(|o| o.active && o.owner_user_id.is_none())
             .collect();
@@ -150,7 +151,8 @@ pub fn plan(
     }
     let surplus = facts.user.used - facts.user.total;
     if surplus > 0 {
-        let mut licensed: Vec<UserRow> = rows::users_of_tenant(conn, tenant)?
+        let mut licensed: Vec<UserRow> = conn
+            .users_of_tenant(tenant)?
             .into_iter()
             .filter(|u| u.licensed_at.is_some())
             .collect();
@@ -175,12 +177,12 @@ pub fn plan(
 /// Carries out a plan, recording each deactivation with its reason.
 pub fn apply(tx: &mut Tx<'_>, plan: &Plan, now: i64) -> Result<(), StoreError> {
     for o in &plan.operators {
-        rows::set_operator_active(tx, &o.id, false)?;
-        rows::insert_deactivation(tx, &plan.tenant, "operator", &o.id, &o.reason, now)?;
+        tx.set_operator_active(&o.id, false)?;
+        tx.insert_deactivation(&plan.tenant, "operator", &o.id, &o.reason, now)?;
     }
     for l in &plan.licenses {
-        rows::set_license(tx, &l.user, None)?;
-        rows::insert_deactivation(tx, &plan.tenant, "license", &l.user, &l.reason, now)?;
+        tx.set_license(&l.user, None)?;
+        tx.insert_deactivation(&plan.tenant, "license", &l.user, &l.reason, now)?;
     }
     if !plan.is_empty() {
         tx.touch(scope::tenant(&plan.tenant));

@@ -6,10 +6,10 @@
 use cedar_policy::Entities;
 use serde_json::json;
 
-use super::entities::tenant_entity;
+use crate::facts::tenant_entity;
 use crate::notice::{self, Notice, Probe, RuleTimes};
 use crate::policy::PolicyPack;
-use crate::store::ledger::{SubscriptionRow, TenantFacts};
+use crate::store::rows::{SubscriptionRow, TenantFacts};
 
 /// The notice kind whose policy ends the trial.
 pub const TRIAL: &str = "trial";

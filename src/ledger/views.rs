@@ -4,7 +4,7 @@
 use serde::Serialize;
 use utoipa::ToSchema;
 
-use crate::store::ledger::{AccountRow, OperatorRow, RoleRow, Seats, SubscriptionRow, TenantFacts, UserRow};
+use crate::store::rows::{AccountRow, OperatorRow, RoleRow, Seats, SubscriptionRow, TenantFacts, UserRow};
 use crate::time;
 
 fn t(v: i64) -> String {
@@ -133,7 +133,7 @@ pub struct RoleView {
     /// `admin`, `manager` and `viewer` are built in, for every tenant.
     pub builtin: bool,
     #[schema(value_type = std::collections::BTreeMap<String, names::Level>)]
-    pub levels: std::collections::BTreeMap<String, crate::store::ledger::Level>,
+    pub levels: std::collections::BTreeMap<String, crate::store::rows::Level>,
 }
 
 impl From<&RoleRow> for RoleView {
@@ -345,7 +345,7 @@ mod tests {
     use utoipa::openapi::schema::Schema;
 
     use super::names;
-    use crate::store::ledger::{Level, SeatKind};
+    use crate::store::rows::{Level, SeatKind};
 
     fn values(schema: RefOr<Schema>) -> Vec<Value> {
         match schema {

@@ -1,41 +1,42 @@
 //! store: the only module that speaks SQL.
 //!
-//! One SQLite file in WAL mode. Every write goes through a single writer thread
-//! that owns the write connection: each job runs in its own savepoint inside a
-//! transaction that may group several jobs, and nobody hears "done" before that
-//! transaction is committed with `synchronous=FULL`. Reads use a small pool of
-//! read-only connections. This module never builds a Cedar entity and never
-//! decides anything.
+//! One interface, [`Conn`], holds every query the rest of the crate asks of a
+//! database: the ledger's rows, the facts a decision needs, the generic
+//! entities, search candidates. Each backend implements it once, beside the
+//! others: [`sqlite`] (the embedded default: one file, a single writer thread
+//! that groups jobs into transactions, a small pool of read connections) and
+//! [`postgres`] (any number of nodes over one database: a write is one
+//! transaction holding the ledger lock, committed changes are announced to the
+//! other nodes). Callers read through [`Store::read`] / [`Store::reader`] and
+//! write through [`Store::write`]; nobody hears "done" before the transaction
+//! holding their change is committed. This module never builds a Cedar entity
+//! and never decides anything.
 
 pub mod candidates;
-pub mod entities;
-pub mod ledger;
+pub mod postgres;
+pub mod rows;
+pub mod sqlite;
+pub mod testing;
 
 use std::collections::HashMap;
-use std::panic::AssertUnwindSafe;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, RwLock, mpsc};
+use std::sync::{Arc, RwLock};
 
-use rusqlite::{Connection, OpenFlags, TransactionBehavior};
-
-/// Schema migrations, applied in order; `PRAGMA user_version` counts those done.
-const MIGRATIONS: &[&str] = &[
-    include_str!("migrations/0001_ledger.sql"),
-    include_str!("migrations/0002_indexes.sql"),
-    include_str!("migrations/0003_search_indexes.sql"),
-];
-
-/// How many queued jobs one transaction may group.
-const MAX_BATCH: usize = 256;
+use candidates::Within;
+use rows::{
+    AccountRow, HubRow, OperatorRow, RoleRow, SubscriptionRow, TenantFacts, TenantRow, UserRow, UserWithRole,
+};
 
 /// Everything that can go wrong below the SQL line.
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
     #[error("database error: {0}")]
-    Sqlite(#[from] rusqlite::Error),
-    #[error("cannot open the database `{path}`: {source}")]
-    Open { path: String, source: rusqlite::Error },
+    Sqlite(rusqlite::Error),
+    #[error("database error: {0}")]
+    Postgres(String),
+    #[error("cannot open the database `{path}`: {message}")]
+    Open { path: String, message: String },
     #[error("the database was written by a newer turnstile (schema version {found}, this one knows {known})")]
     TooNew { found: i64, known: i64 },
     #[error("the database writer has stopped")]
@@ -46,33 +47,320 @@ pub enum StoreError {
     Panicked,
     #[error("corrupt row: {0}")]
     Corrupt(String),
+    /// A UNIQUE or PRIMARY KEY violation, on any backend.
+    #[error("duplicate key: {0}")]
+    Duplicate(String),
+    /// The database cannot be reached now (connection refused or lost, pool
+    /// exhausted, statement timed out): try again later.
+    #[error("the database is unavailable: {0}")]
+    Unavailable(String),
+}
+
+impl From<rusqlite::Error> for StoreError {
+    fn from(e: rusqlite::Error) -> Self {
+        match &e {
+            rusqlite::Error::SqliteFailure(f, _)
+                if f.extended_code == rusqlite::ffi::SQLITE_CONSTRAINT_UNIQUE
+                    || f.extended_code == rusqlite::ffi::SQLITE_CONSTRAINT_PRIMARYKEY =>
+            {
+                StoreError::Duplicate(e.to_string())
+            }
+            rusqlite::Error::SqliteFailure(f, _)
+                if f.code == rusqlite::ErrorCode::DatabaseBusy
+                    || f.code == rusqlite::ErrorCode::DatabaseLocked =>
+            {
+                StoreError::Unavailable(e.to_string())
+            }
+            _ => StoreError::Sqlite(e),
+        }
+    }
+}
+
+impl StoreError {
+    /// Whether the database could not be reached (as opposed to a refusal or a
+    /// bug): the HTTP layer answers 503 for these.
+    pub fn is_unavailable(&self) -> bool {
+        matches!(self, StoreError::Unavailable(_) | StoreError::Closed)
+    }
+}
+
+/// Every query the crate asks of a database, on one connection: a read
+/// connection, or the connection of a write transaction in progress. Each
+/// backend implements it once; nothing outside `store` writes SQL.
+pub trait Conn {
+    // ------------------------------------------------------------ ledger reads
+    fn account(&self, id: &str) -> Result<Option<AccountRow>, StoreError>;
+    fn tenant(&self, id: &str) -> Result<Option<TenantRow>, StoreError>;
+    /// The account a tenant belongs to.
+    fn account_of_tenant(&self, tenant: &str) -> Result<Option<String>, StoreError>;
+    fn tenants_of_account(&self, account: &str) -> Result<Vec<TenantRow>, StoreError>;
+    /// The facts of a tenant at `now`: seats per kind, the earliest unpaid due
+    /// date, active admins, the next time its capacity changes.
+    fn tenant_facts(&self, id: &str, now: i64) -> Result<Option<TenantFacts>, StoreError>;
+    fn user(&self, id: &str) -> Result<Option<UserRow>, StoreError>;
+    fn users_of_tenant(&self, tenant: &str) -> Result<Vec<UserRow>, StoreError>;
+    /// The role `name` as seen from `tenant`: the tenant's own role of that
+    /// name, or the built-in one.
+    fn role(&self, tenant: &str, name: &str) -> Result<Option<RoleRow>, StoreError>;
+    fn roles_of_tenant(&self, tenant: &str) -> Result<Vec<RoleRow>, StoreError>;
+    fn operator(&self, id: &str) -> Result<Option<OperatorRow>, StoreError>;
+    fn operators_of_tenant(&self, tenant: &str) -> Result<Vec<OperatorRow>, StoreError>;
+    fn operator_exists(&self, id: &str) -> Result<bool, StoreError>;
+    fn operator_number_taken(&self, tenant: &str, number: &str) -> Result<bool, StoreError>;
+    fn subscription(&self, number: i64) -> Result<Option<SubscriptionRow>, StoreError>;
+    fn subscriptions_of_tenant(&self, tenant: &str) -> Result<Vec<SubscriptionRow>, StoreError>;
+    /// Tenants with a subscription that ended in `(after, until]`.
+    fn tenants_with_ends_between(&self, after: i64, until: i64) -> Result<Vec<String>, StoreError>;
+
+    // ------------------------------------------------------------ what one entity needs
+    /// A user with its tenant's account and its role's levels, in one statement.
+    fn user_with_role(&self, id: &str) -> Result<Option<UserWithRole>, StoreError>;
+    /// An operator with its tenant's account, in one statement (none of the
+    /// production or deactivation history its listing shows).
+    fn operator_with_account(&self, id: &str) -> Result<Option<(OperatorRow, Option<String>)>, StoreError>;
+
+    // ------------------------------------------------------------ ledger writes
+    fn insert_account(&self, a: &AccountRow) -> Result<(), StoreError>;
+    fn insert_tenant(&self, t: &TenantRow) -> Result<(), StoreError>;
+    fn insert_hub(&self, tenant: &str, hub: &HubRow) -> Result<(), StoreError>;
+    /// Inserts a subscription and returns its new number (`number` in `s` is ignored).
+    fn insert_subscription(&self, s: &SubscriptionRow) -> Result<i64, StoreError>;
+    fn set_subscription_paid(&self, number: i64, at: i64) -> Result<(), StoreError>;
+    fn set_subscription_term(&self, number: i64, ends_at: i64, quantity: i64) -> Result<(), StoreError>;
+    fn insert_role(&self, tenant: &str, role: &RoleRow) -> Result<(), StoreError>;
+    fn insert_user(&self, u: &UserRow) -> Result<(), StoreError>;
+    fn set_user_active(&self, id: &str, active: bool) -> Result<(), StoreError>;
+    fn set_user_role(&self, id: &str, role: &str) -> Result<(), StoreError>;
+    /// Gives (`Some(at)`) or takes (`None`) the user's named licence.
+    fn set_license(&self, id: &str, at: Option<i64>) -> Result<(), StoreError>;
+    fn insert_operator(&self, o: &OperatorRow) -> Result<(), StoreError>;
+    fn set_operator_active(&self, id: &str, active: bool) -> Result<(), StoreError>;
+    /// Binds a seat operator to a user for good, renaming it after the user.
+    fn link_operator(&self, id: &str, user: &str, name: &str) -> Result<(), StoreError>;
+    fn insert_production(&self, operator: &str, at: i64) -> Result<i64, StoreError>;
+    fn insert_deactivation(
+        &self,
+        tenant: &str,
+        subject_kind: &str,
+        subject_id: &str,
+        reason: &str,
+        at: i64,
+    ) -> Result<(), StoreError>;
+
+    // ------------------------------------------------------------ generic entities
+    /// The JSON of entity `ty::id`, if stored.
+    fn entity_json(&self, ty: &str, id: &str) -> Result<Option<String>, StoreError>;
+    /// Inserts or replaces an entity.
+    fn put_entity(&self, ty: &str, id: &str, json: &str) -> Result<(), StoreError>;
+    /// Deletes an entity; returns whether it existed.
+    fn delete_entity(&self, ty: &str, id: &str) -> Result<bool, StoreError>;
+    /// A page of entities (optionally of one type) after `(after_type,
+    /// after_id)`, in key order: `(type, id, json)`.
+    fn entities_page(
+        &self,
+        ty: Option<&str>,
+        after: Option<(&str, &str)>,
+        limit: usize,
+    ) -> Result<Vec<(String, String, String)>, StoreError>;
+    /// How many generic entities are stored.
+    fn entity_count(&self) -> Result<i64, StoreError>;
+
+    // ------------------------------------------------------------ search
+    /// Up to `limit` ids of stored `ty` entities greater than `after`, in
+    /// order (see [`candidates`]).
+    fn candidates(
+        &self,
+        ty: &str,
+        ledger: bool,
+        within: Within<'_>,
+        after: &str,
+        limit: usize,
+    ) -> Result<Vec<String>, StoreError>;
+
+    // ------------------------------------------------------------ upkeep
+    /// A round trip: the database answers.
+    fn ping(&self) -> Result<(), StoreError>;
+    /// Until when the subscription-end sweep has looked (set to `now` the
+    /// first time it is asked).
+    fn swept_until(&self, now: i64) -> Result<i64, StoreError>;
+    fn set_swept_until(&self, at: i64) -> Result<(), StoreError>;
+}
+
+/// Calls `$m!` with every method of [`Conn`] (name, arguments, result), for
+/// implementations that treat them all alike (delegation, refusal).
+macro_rules! conn_methods {
+    ($m:ident) => {
+        $m! {
+    account(id: &str) -> Option<AccountRow>;
+    tenant(id: &str) -> Option<TenantRow>;
+    account_of_tenant(t: &str) -> Option<String>;
+    tenants_of_account(a: &str) -> Vec<TenantRow>;
+    tenant_facts(id: &str, now: i64) -> Option<TenantFacts>;
+    user(id: &str) -> Option<UserRow>;
+    users_of_tenant(t: &str) -> Vec<UserRow>;
+    role(t: &str, n: &str) -> Option<RoleRow>;
+    roles_of_tenant(t: &str) -> Vec<RoleRow>;
+    operator(id: &str) -> Option<OperatorRow>;
+    operators_of_tenant(t: &str) -> Vec<OperatorRow>;
+    operator_exists(id: &str) -> bool;
+    operator_number_taken(t: &str, n: &str) -> bool;
+    subscription(n: i64) -> Option<SubscriptionRow>;
+    subscriptions_of_tenant(t: &str) -> Vec<SubscriptionRow>;
+    tenants_with_ends_between(a: i64, b: i64) -> Vec<String>;
+    user_with_role(id: &str) -> Option<UserWithRole>;
+    operator_with_account(id: &str) -> Option<(OperatorRow, Option<String>)>;
+    insert_account(a: &AccountRow) -> ();
+    insert_tenant(t: &TenantRow) -> ();
+    insert_hub(t: &str, h: &HubRow) -> ();
+    insert_subscription(s: &SubscriptionRow) -> i64;
+    set_subscription_paid(n: i64, at: i64) -> ();
+    set_subscription_term(n: i64, e: i64, q: i64) -> ();
+    insert_role(t: &str, r: &RoleRow) -> ();
+    insert_user(u: &UserRow) -> ();
+    set_user_active(id: &str, a: bool) -> ();
+    set_user_role(id: &str, r: &str) -> ();
+    set_license(id: &str, at: Option<i64>) -> ();
+    insert_operator(o: &OperatorRow) -> ();
+    set_operator_active(id: &str, a: bool) -> ();
+    link_operator(id: &str, u: &str, n: &str) -> ();
+    insert_production(o: &str, at: i64) -> i64;
+    insert_deactivation(t: &str, k: &str, s: &str, r: &str, at: i64) -> ();
+    entity_json(ty: &str, id: &str) -> Option<String>;
+    put_entity(ty: &str, id: &str, j: &str) -> ();
+    delete_entity(ty: &str, id: &str) -> bool;
+    entities_page(ty: Option<&str>, a: Option<(&str, &str)>, l: usize) -> Vec<(String, String, String)>;
+    entity_count() -> i64;
+    candidates(ty: &str, l: bool, w: Within<'_>, a: &str, n: usize) -> Vec<String>;
+    ping() -> ();
+    swept_until(now: i64) -> i64;
+    set_swept_until(at: i64) -> ();
+}
+    };
+}
+pub(crate) use conn_methods;
+
+/// Implements [`Conn`] for a guard by handing every call to what it derefs to.
+macro_rules! delegate {
+    ($($name:ident($($arg:ident: $ty:ty),*) -> $ret:ty;)*) => {
+        impl Conn for Tx<'_> {
+            $(fn $name(&self, $($arg: $ty),*) -> Result<$ret, StoreError> {
+                self.conn.$name($($arg),*)
+            })*
+        }
+        impl Conn for Reader<'_> {
+            $(fn $name(&self, $($arg: $ty),*) -> Result<$ret, StoreError> {
+                (**self).$name($($arg),*)
+            })*
+        }
+    };
+}
+
+conn_methods!(delegate);
+
+/// Where the data lives, as `--db` / `TURNSTILE_DB` name it: a path or
+/// `sqlite:PATH` (the embedded default), or a `postgres://` URL.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Location {
+    Sqlite(PathBuf),
+    Postgres(String),
+}
+
+impl Location {
+    /// Reads `--db`: `postgres://…` or `postgresql://…` is PostgreSQL;
+    /// `sqlite:PATH` or a plain path is a SQLite file.
+    pub fn parse(db: &str) -> Result<Self, String> {
+        let trimmed = db.trim();
+        if trimmed.is_empty() {
+            return Err("the database location is empty".into());
+        }
+        if trimmed.starts_with("postgres://") || trimmed.starts_with("postgresql://") {
+            return Ok(Location::Postgres(trimmed.to_string()));
+        }
+        if let Some(path) = trimmed
+            .strip_prefix("sqlite://")
+            .or_else(|| trimmed.strip_prefix("sqlite:"))
+        {
+            if path.is_empty() {
+                return Err("`sqlite:` needs a file path, e.g. `sqlite:./turnstile.db`".into());
+            }
+            return Ok(Location::Sqlite(PathBuf::from(path)));
+        }
+        if let Some((scheme, _)) = trimmed.split_once("://") {
+            return Err(format!(
+                "`{scheme}://` is not a database this service speaks: give a file path, `sqlite:PATH` or a `postgres://` URL"
+            ));
+        }
+        Ok(Location::Sqlite(PathBuf::from(trimmed)))
+    }
+
+    /// The backend's name, for health and metrics.
+    pub fn backend(&self) -> &'static str {
+        match self {
+            Location::Sqlite(_) => "sqlite",
+            Location::Postgres(_) => "postgres",
+        }
+    }
+
+    /// How to name it in messages: the path, or the URL without its password.
+    pub fn display(&self) -> String {
+        match self {
+            Location::Sqlite(p) => p.display().to_string(),
+            Location::Postgres(url) => postgres::redact(url),
+        }
+    }
+}
+
+impl std::fmt::Display for Location {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.display())
+    }
 }
 
 /// A handle on the database; cheap to clone.
 #[derive(Clone)]
 pub struct Store {
-    inner: Arc<Inner>,
+    backend: Arc<Backend>,
+    shared: Arc<Shared>,
 }
 
-struct Inner {
-    path: PathBuf,
-    /// Jobs for the writer thread. Dropping the last sender stops the thread
-    /// once the queue is drained.
-    jobs: Mutex<Option<mpsc::Sender<Job>>>,
-    /// Idle read connections; a reader takes one and puts it back.
-    readers: Mutex<Vec<Connection>>,
+/// The backends, each in its own module.
+enum Backend {
+    Sqlite(sqlite::Sqlite),
+    Postgres(postgres::Postgres),
+}
+
+/// What every backend keeps up to date for the caches above it.
+pub(crate) struct Shared {
     /// Change counters per scope, for caches built on top of the store.
-    generations: Generations,
-    /// Number of committed write transactions, persisted in `meta`.
-    data_revision: AtomicU64,
-    /// The writer thread, joined on [`Store::close`].
-    writer: Mutex<Option<std::thread::JoinHandle<()>>>,
+    pub(crate) generations: Generations,
+    /// The revision of the data this node has seen: the number of committed
+    /// write transactions (persisted in the database, shared by every node).
+    pub(crate) data_revision: AtomicU64,
+    pub(crate) location: Location,
 }
 
-/// A job for the writer: runs inside a savepoint and returns whether it succeeded
-/// and what to do once the enclosing transaction is committed (or not).
-type Job = Box<dyn FnOnce(&Connection, &mut Vec<String>) -> (bool, Completion) + Send>;
-type Completion = Box<dyn FnOnce(Result<(), StoreError>) + Send>;
+impl Shared {
+    fn new(location: Location, revision: u64) -> Arc<Self> {
+        Arc::new(Self {
+            generations: Generations::default(),
+            data_revision: AtomicU64::new(revision),
+            location,
+        })
+    }
+
+    /// Records a revision committed here or seen from another node: the
+    /// counter only moves forward.
+    pub(crate) fn advance(&self, revision: u64) {
+        self.data_revision.fetch_max(revision, Ordering::SeqCst);
+    }
+}
+
+/// A job for a writer: runs inside the write transaction (in a savepoint of
+/// its own on SQLite) and returns whether it succeeded and what to do once the
+/// transaction is committed (or not).
+pub(crate) type Job = Box<dyn FnOnce(&dyn Conn, &mut Vec<String>) -> (bool, Completion) + Send>;
+/// Tells a job's caller how its transaction ended: the revision it committed.
+pub(crate) type Completion = Box<dyn FnOnce(Result<u64, StoreError>) + Send>;
 
 /// Change counters: each scope (a tenant, an account, the generic entities)
 /// carries the value of a global counter at its last committed change, so a cache
@@ -112,7 +400,8 @@ impl Generations {
         self.counter.load(Ordering::SeqCst)
     }
 
-    fn bump(&self, scopes: &[String]) {
+    /// Marks `scopes` changed (by a commit here or on another node).
+    pub(crate) fn bump(&self, scopes: &[String]) {
         if scopes.is_empty() {
             return;
         }
@@ -125,27 +414,51 @@ impl Generations {
             map.entry(s.clone()).or_default().store(value, Ordering::SeqCst);
         }
     }
+
+    /// Marks every scope changed: after a gap in what this node heard from the
+    /// others, nothing cached can be trusted.
+    pub(crate) fn bump_all(&self) {
+        let value = self.counter.fetch_add(1, Ordering::SeqCst) + 1;
+        let map = match self.scopes.read() {
+            Ok(map) => map,
+            Err(poisoned) => poisoned.into_inner(),
+        };
+        for cell in map.values() {
+            cell.store(value, Ordering::SeqCst);
+        }
+    }
 }
 
-/// The write transaction as a job sees it: the connection (inside the job's
-/// savepoint) and the scopes the job changed.
+/// The write transaction as a job sees it: the connection and the scopes the
+/// job changed.
 pub struct Tx<'c> {
-    conn: &'c Connection,
+    conn: &'c dyn Conn,
     touched: Vec<String>,
 }
 
-impl Tx<'_> {
+impl<'c> Tx<'c> {
+    pub(crate) fn new(conn: &'c dyn Conn) -> Self {
+        Self {
+            conn,
+            touched: Vec::new(),
+        }
+    }
+
     /// Records that this job changed `scope` (see [`scope`]).
     pub fn touch(&mut self, scope: String) {
         if !self.touched.contains(&scope) {
             self.touched.push(scope);
         }
     }
+
+    pub(crate) fn into_touched(self) -> Vec<String> {
+        self.touched
+    }
 }
 
-impl std::ops::Deref for Tx<'_> {
-    type Target = Connection;
-    fn deref(&self) -> &Connection {
+impl<'c> std::ops::Deref for Tx<'c> {
+    type Target = dyn Conn + 'c;
+    fn deref(&self) -> &Self::Target {
         self.conn
     }
 }
@@ -161,110 +474,129 @@ pub mod scope {
     pub const GENERIC: &str = "generic";
 }
 
-impl Store {
-    /// Opens (creating and migrating if needed) the database at `path`.
-    pub fn open(path: &Path) -> Result<Self, StoreError> {
-        let open_err = |source| StoreError::Open {
-            path: path.display().to_string(),
-            source,
-        };
-        let mut conn = Connection::open(path).map_err(open_err)?;
-        conn.execute_batch(
-            "PRAGMA journal_mode = WAL;
-             PRAGMA synchronous = FULL;
-             PRAGMA foreign_keys = ON;
-             PRAGMA busy_timeout = 5000;",
-        )?;
-        stable_plans(&conn)?;
-        migrate(&mut conn)?;
-        let revision: i64 =
-            conn.query_row("SELECT value FROM meta WHERE key = 'data_revision'", [], |r| {
-                r.get(0)
-            })?;
-        conn.set_prepared_statement_cache_capacity(64);
+/// What the store can say about itself, for health and metrics.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct Status {
+    /// `sqlite` or `postgres`.
+    pub backend: &'static str,
+    /// The path, or the URL without its password.
+    pub location: String,
+    /// The data revision this node has seen.
+    pub data_revision: u64,
+    /// Milliseconds since this node last heard from the database that its
+    /// caches are current (0 on SQLite, where this node makes every change).
+    pub staleness_ms: u64,
+    /// Whether the change feed from the other nodes is connected (always
+    /// true on SQLite).
+    pub listening: bool,
+}
 
-        let (tx, rx) = mpsc::channel::<Job>();
-        let inner = Arc::new(Inner {
-            path: path.to_path_buf(),
-            jobs: Mutex::new(Some(tx)),
-            readers: Mutex::new(Vec::new()),
-            generations: Generations::default(),
-            data_revision: AtomicU64::new(u64::try_from(revision).unwrap_or(0)),
-            writer: Mutex::new(None),
-        });
-        let weak = Arc::downgrade(&inner);
-        let handle = std::thread::Builder::new()
-            .name("turnstile-writer".into())
-            .spawn(move || writer_loop(conn, rx, weak))
-            .map_err(|e| StoreError::Commit(format!("cannot start the writer thread: {e}")))?;
-        if let Ok(mut w) = inner.writer.lock() {
-            *w = Some(handle);
-        }
-        let store = Store { inner };
-        // Open one reader now, so a database that cannot be read fails start-up.
-        store.read(|_| Ok(()))?;
+impl Store {
+    /// Opens (creating and migrating if needed) the SQLite database at `path`.
+    pub fn open(path: &Path) -> Result<Self, StoreError> {
+        Self::open_at(&Location::Sqlite(path.to_path_buf()))
+    }
+
+    /// Opens the database at `location`, creating and migrating it if needed.
+    pub fn open_at(location: &Location) -> Result<Self, StoreError> {
+        Self::open_with(location, &Options::default())
+    }
+
+    /// [`Store::open_at`] with options.
+    pub fn open_with(location: &Location, options: &Options) -> Result<Self, StoreError> {
+        let (backend, shared) = match location {
+            Location::Sqlite(path) => {
+                let (b, shared) = sqlite::Sqlite::open(path, location.clone())?;
+                (Backend::Sqlite(b), shared)
+            }
+            Location::Postgres(url) => {
+                let (b, shared) = postgres::Postgres::open(url, location.clone(), options)?;
+                (Backend::Postgres(b), shared)
+            }
+        };
+        let store = Store {
+            backend: Arc::new(backend),
+            shared,
+        };
+        // Read once now, so a database that cannot be read fails start-up.
+        store.read(|c| c.ping())?;
         Ok(store)
     }
 
-    /// The database file.
-    pub fn path(&self) -> &Path {
-        &self.inner.path
+    /// Where the data lives.
+    pub fn location(&self) -> &Location {
+        &self.shared.location
     }
 
-    /// Committed write transactions so far: names the data a decision saw.
+    /// The data revision this node has seen: committed write transactions,
+    /// counted by the database (every node counts the same ones).
     pub fn data_revision(&self) -> u64 {
-        self.inner.data_revision.load(Ordering::SeqCst)
+        self.shared.data_revision.load(Ordering::SeqCst)
     }
 
     /// Change counters for caches.
     pub fn generations(&self) -> &Generations {
-        &self.inner.generations
+        &self.shared.generations
     }
 
-    /// Runs `f` on a read-only connection. Blocking: call it from a blocking
-    /// context (`spawn_blocking`), never directly on an async worker.
-    pub fn read<T>(&self, f: impl FnOnce(&Connection) -> Result<T, StoreError>) -> Result<T, StoreError> {
-        let conn = self.take_reader()?;
-        let result = f(&conn);
-        if let Ok(mut pool) = self.inner.readers.lock() {
-            pool.push(conn);
+    /// The backend's state, for health and metrics.
+    pub fn status(&self) -> Status {
+        let (staleness_ms, listening) = match &*self.backend {
+            Backend::Sqlite(_) => (0, true),
+            Backend::Postgres(p) => (p.staleness_ms(), p.listening()),
+        };
+        Status {
+            backend: self.shared.location.backend(),
+            location: self.shared.location.display(),
+            data_revision: self.data_revision(),
+            staleness_ms,
+            listening,
         }
-        result
     }
 
-    /// A read-only connection held until the guard is dropped, for callers that
+    /// Waits until this node has seen data revision `revision` (its caches
+    /// know every change up to it), at most `timeout`. Blocking.
+    pub fn wait_for_revision(&self, revision: u64, timeout: std::time::Duration) -> Result<bool, StoreError> {
+        if self.data_revision() >= revision {
+            return Ok(true);
+        }
+        match &*self.backend {
+            Backend::Sqlite(_) => Ok(self.data_revision() >= revision),
+            Backend::Postgres(p) => p.wait_for_revision(revision, timeout),
+        }
+    }
+
+    /// Runs `f` on a read connection. Blocking: call it from a blocking
+    /// context (`spawn_blocking`), never directly on an async worker.
+    pub fn read<T>(&self, f: impl FnOnce(&dyn Conn) -> Result<T, StoreError>) -> Result<T, StoreError> {
+        let reader = self.reader()?;
+        f(&*reader)
+    }
+
+    /// A read connection held until the guard is dropped, for callers that
     /// read several rows in a row (a decision's slice). Blocking, like [`Store::read`].
     pub fn reader(&self) -> Result<Reader<'_>, StoreError> {
-        Ok(Reader {
-            store: self,
-            conn: Some(self.take_reader()?),
-        })
-    }
-
-    fn take_reader(&self) -> Result<Connection, StoreError> {
-        if let Some(conn) = self.inner.readers.lock().ok().and_then(|mut p| p.pop()) {
-            return Ok(conn);
+        match &*self.backend {
+            Backend::Sqlite(s) => Ok(Reader::Sqlite(s.reader()?)),
+            Backend::Postgres(p) => Ok(Reader::Postgres(Box::new(p.reader()?))),
         }
-        let conn = Connection::open_with_flags(
-            &self.inner.path,
-            OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX | OpenFlags::SQLITE_OPEN_URI,
-        )
-        .map_err(|source| StoreError::Open {
-            path: self.inner.path.display().to_string(),
-            source,
-        })?;
-        // A small page cache per reader: the OS page cache holds the file for
-        // all of them, and decisions read a few rows each.
-        conn.execute_batch("PRAGMA busy_timeout = 5000; PRAGMA query_only = ON; PRAGMA cache_size = -512;")?;
-        stable_plans(&conn)?;
-        conn.set_prepared_statement_cache_capacity(64);
-        Ok(conn)
     }
 
-    /// Runs `f` in the write transaction. It is acknowledged (the future resolves
+    /// Runs `f` in a write transaction. It is acknowledged (the future resolves
     /// with `Ok`) only after the transaction holding it is committed; if `f` fails,
     /// its changes are rolled back and nothing else is affected.
     pub async fn write<T, E, F>(&self, f: F) -> Result<T, E>
+    where
+        F: FnOnce(&mut Tx<'_>) -> Result<T, E> + Send + 'static,
+        T: Send + 'static,
+        E: From<StoreError> + Send + 'static,
+    {
+        self.write_with_revision(f).await.map(|(v, _)| v)
+    }
+
+    /// [`Store::write`], answering with the data revision the change committed
+    /// (for read-your-writes across nodes).
+    pub async fn write_with_revision<T, E, F>(&self, f: F) -> Result<(T, u64), E>
     where
         F: FnOnce(&mut Tx<'_>) -> Result<T, E> + Send + 'static,
         T: Send + 'static,
@@ -284,31 +616,30 @@ impl Store {
     {
         let (tx, rx) = tokio::sync::oneshot::channel();
         self.submit(f, tx)?;
-        rx.blocking_recv().map_err(|_| E::from(StoreError::Closed))?
+        rx.blocking_recv()
+            .map_err(|_| E::from(StoreError::Closed))?
+            .map(|(v, _)| v)
     }
 
-    fn submit<T, E, F>(&self, f: F, reply: tokio::sync::oneshot::Sender<Result<T, E>>) -> Result<(), E>
+    fn submit<T, E, F>(&self, f: F, reply: tokio::sync::oneshot::Sender<Result<(T, u64), E>>) -> Result<(), E>
     where
         F: FnOnce(&mut Tx<'_>) -> Result<T, E> + Send + 'static,
         T: Send + 'static,
         E: From<StoreError> + Send + 'static,
     {
         let job: Job = Box::new(move |conn, touched| {
-            let mut t = Tx {
-                conn,
-                touched: Vec::new(),
-            };
-            let result = match std::panic::catch_unwind(AssertUnwindSafe(|| f(&mut t))) {
+            let mut t = Tx::new(conn);
+            let result = match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| f(&mut t))) {
                 Ok(r) => r,
                 Err(_) => Err(E::from(StoreError::Panicked)),
             };
             let ok = result.is_ok();
             if ok {
-                touched.append(&mut t.touched);
+                touched.append(&mut t.into_touched());
             }
             let done: Completion = Box::new(move |commit| {
                 let out = match (result, commit) {
-                    (Ok(v), Ok(())) => Ok(v),
+                    (Ok(v), Ok(revision)) => Ok((v, revision)),
                     (Ok(_), Err(e)) => Err(E::from(e)),
                     (Err(e), _) => Err(e),
                 };
@@ -316,144 +647,69 @@ impl Store {
             });
             (ok, done)
         });
-        let sender = self
-            .inner
-            .jobs
-            .lock()
-            .ok()
-            .and_then(|s| s.clone())
-            .ok_or(StoreError::Closed)?;
-        sender.send(job).map_err(|_| E::from(StoreError::Closed))
+        match &*self.backend {
+            Backend::Sqlite(s) => s.submit(job).map_err(E::from),
+            Backend::Postgres(p) => p.submit(job).map_err(E::from),
+        }
     }
 
     /// Stops accepting writes, lets the writer finish what is queued, and waits
     /// for it. Writes submitted afterwards fail with [`StoreError::Closed`].
     pub fn close(&self) {
-        if let Ok(mut jobs) = self.inner.jobs.lock() {
-            jobs.take();
-        }
-        let handle = self.inner.writer.lock().ok().and_then(|mut w| w.take());
-        if let Some(h) = handle {
-            let _ = h.join();
+        match &*self.backend {
+            Backend::Sqlite(s) => s.close(),
+            Backend::Postgres(p) => p.close(),
         }
     }
 }
 
-/// A pooled read connection; goes back to the pool when dropped.
-pub struct Reader<'s> {
-    store: &'s Store,
-    conn: Option<Connection>,
+/// How a store is run, beyond where it is.
+#[derive(Debug, Clone)]
+pub struct Options {
+    /// Connections in the pool (PostgreSQL): readers and writers together.
+    pub pool_size: u32,
+    /// How long one statement may run before the database cancels it.
+    pub statement_timeout: std::time::Duration,
+    /// How often a node polls the revision table when its change feed is
+    /// down (and, more rarely, when it is up, to catch a lost notification).
+    pub poll_every: std::time::Duration,
+    /// A name for this node in logs, health and the database's view of it.
+    pub node_id: String,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Self {
+            pool_size: 16,
+            statement_timeout: std::time::Duration::from_secs(5),
+            poll_every: std::time::Duration::from_millis(500),
+            node_id: default_node_id(),
+        }
+    }
+}
+
+/// The host name and process id: unique enough among a deployment's nodes.
+pub fn default_node_id() -> String {
+    let host = std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .ok()
+        .map(|h| h.trim().to_string())
+        .filter(|h| !h.is_empty())
+        .unwrap_or_else(|| "node".into());
+    format!("{host}-{}", std::process::id())
+}
+
+/// A read connection; goes back to its pool when dropped.
+pub enum Reader<'s> {
+    Sqlite(sqlite::Reader<'s>),
+    Postgres(Box<postgres::Reader>),
 }
 
 impl std::ops::Deref for Reader<'_> {
-    type Target = Connection;
-    fn deref(&self) -> &Connection {
-        // Set in `reader()` and only taken in `drop`.
-        match &self.conn {
-            Some(c) => c,
-            None => unreachable!("a reader's connection is only taken when it is dropped"),
-        }
-    }
-}
-
-impl Drop for Reader<'_> {
-    fn drop(&mut self) {
-        if let (Some(conn), Ok(mut pool)) = (self.conn.take(), self.store.inner.readers.lock()) {
-            pool.push(conn);
-        }
-    }
-}
-
-/// Keeps each cached statement's plan once prepared. Without this, SQLite
-/// (built with STAT4) marks statements whose plan might depend on a bound
-/// value, and rusqlite's statement cache clears bindings on return, which
-/// expires them: every "cached" statement was parsed and planned again on
-/// every call (measured: a tenant lookup 24 µs cached against 6.5 µs held).
-fn stable_plans(conn: &Connection) -> Result<(), StoreError> {
-    conn.set_db_config(rusqlite::config::DbConfig::SQLITE_DBCONFIG_ENABLE_QPSG, true)?;
-    Ok(())
-}
-
-fn migrate(conn: &mut Connection) -> Result<(), StoreError> {
-    let version: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
-    let known = MIGRATIONS.len() as i64;
-    if version > known {
-        return Err(StoreError::TooNew {
-            found: version,
-            known,
-        });
-    }
-    for (i, sql) in MIGRATIONS
-        .iter()
-        .enumerate()
-        .skip(usize::try_from(version).unwrap_or(0))
-    {
-        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-        tx.execute_batch(sql)?;
-        tx.pragma_update(None, "user_version", i as i64 + 1)?;
-        tx.commit()?;
-    }
-    Ok(())
-}
-
-fn writer_loop(mut conn: Connection, rx: mpsc::Receiver<Job>, inner: std::sync::Weak<Inner>) {
-    while let Ok(first) = rx.recv() {
-        let mut batch = vec![first];
-        while batch.len() < MAX_BATCH {
-            match rx.try_recv() {
-                Ok(job) => batch.push(job),
-                Err(_) => break,
-            }
-        }
-        let mut completions: Vec<Completion> = Vec::with_capacity(batch.len());
-        let mut touched: Vec<String> = Vec::new();
-        let mut any_ok = false;
-        let started = std::time::Instant::now();
-        let jobs = batch.len();
-        let outcome = (|| -> Result<(), StoreError> {
-            let mut tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-            for job in batch.drain(..) {
-                let sp = tx.savepoint()?;
-                let mut job_touched = Vec::new();
-                let (ok, done) = job(&sp, &mut job_touched);
-                if ok {
-                    sp.commit()?;
-                    touched.append(&mut job_touched);
-                    any_ok = true;
-                } else {
-                    drop(sp); // rolls back this job only
-                }
-                completions.push(done);
-            }
-            if any_ok {
-                tx.execute(
-                    "UPDATE meta SET value = value + 1 WHERE key = 'data_revision'",
-                    [],
-                )?;
-            }
-            tx.commit()?;
-            Ok(())
-        })();
-        let outcome = outcome.map_err(|e| StoreError::Commit(e.to_string()));
-        metrics::histogram!("turnstile_store_commit_seconds").record(started.elapsed().as_secs_f64());
-        metrics::histogram!("turnstile_store_batch_jobs").record(jobs as f64);
-        if outcome.is_ok() && any_ok {
-            if let Some(inner) = inner.upgrade() {
-                inner.data_revision.fetch_add(1, Ordering::SeqCst);
-                touched.sort();
-                touched.dedup();
-                inner.generations.bump(&touched);
-            }
-        }
-        // Jobs that never ran (the transaction could not start) fail too.
-        for _job in batch {
-            // Dropping the job drops its reply sender: the caller sees `Closed`.
-        }
-        for done in completions {
-            done(match &outcome {
-                Ok(()) => Ok(()),
-                Err(e) => Err(StoreError::Commit(e.to_string())),
-            });
+    type Target = dyn Conn;
+    fn deref(&self) -> &Self::Target {
+        match self {
+            Reader::Sqlite(r) => &**r,
+            Reader::Postgres(r) => &***r,
         }
     }
 }

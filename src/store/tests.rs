@@ -1,131 +1,174 @@
+//! The store's conformance suite: every test runs on each backend (SQLite,
+//! and PostgreSQL when a server is reachable; see [`super::testing`]).
+
+use super::rows::{AccountRow, is_conflict};
 use super::*;
 
-fn temp_store() -> (tempfile::TempDir, Store) {
+/// A fresh store on each backend, with what keeps it alive.
+fn stores() -> Vec<(Store, Box<dyn std::any::Any>)> {
+    let mut out: Vec<(Store, Box<dyn std::any::Any>)> = Vec::new();
     let dir = tempfile::tempdir().unwrap();
-    let store = Store::open(&dir.path().join("t.db")).unwrap();
-    (dir, store)
+    out.push((Store::open(&dir.path().join("t.db")).unwrap(), Box::new(dir)));
+    if let Some(db) = testing::TestDatabase::create() {
+        let store = Store::open_at(&Location::Postgres(db.url.clone())).unwrap();
+        out.push((store, Box::new(db)));
+    }
+    out
+}
+
+fn account(id: &str) -> AccountRow {
+    AccountRow {
+        id: id.into(),
+        name: "A".into(),
+        created_at: 1,
+    }
 }
 
 #[test]
 fn a_new_database_is_migrated_and_has_the_builtin_roles() {
-    let (_dir, store) = temp_store();
-    let roles = store.read(|c| ledger::roles_of_tenant(c, "x")).unwrap();
-    let names: Vec<&str> = roles.iter().map(|r| r.name.as_str()).collect();
-    assert_eq!(names, vec!["admin", "manager", "viewer"]);
+    for (store, _keep) in stores() {
+        let roles = store.read(|c| c.roles_of_tenant("x")).unwrap();
+        let names: Vec<&str> = roles.iter().map(|r| r.name.as_str()).collect();
+        assert_eq!(names, vec!["admin", "manager", "viewer"], "{}", store.location());
+        store.close();
+    }
 }
 
 #[test]
 fn reopening_keeps_data_and_does_not_migrate_twice() {
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("t.db");
-    {
-        let store = Store::open(&path).unwrap();
+    for (store, keep) in stores() {
+        let location = store.location().clone();
         store
-            .write_blocking(|tx| {
-                ledger::insert_account(
-                    tx,
-                    &ledger::AccountRow {
-                        id: "a".into(),
-                        name: "A".into(),
-                        created_at: 1,
-                    },
-                )
-            })
+            .write_blocking(|tx| tx.insert_account(&account("a")))
             .unwrap();
-        assert_eq!(store.data_revision(), 1);
+        assert_eq!(store.data_revision(), 1, "{location}");
         store.close();
+        drop(store);
+        let store = Store::open_at(&location).unwrap();
+        assert!(store.read(|c| c.account("a")).unwrap().is_some(), "{location}");
+        assert_eq!(store.data_revision(), 1, "{location}");
+        store.close();
+        drop(keep);
     }
-    let store = Store::open(&path).unwrap();
-    assert!(store.read(|c| ledger::account(c, "a")).unwrap().is_some());
-    assert_eq!(store.data_revision(), 1);
 }
 
 #[test]
 fn a_failed_write_changes_nothing() {
-    let (_dir, store) = temp_store();
-    let result: Result<(), StoreError> = store.write_blocking(|tx| {
-        ledger::insert_account(
-            tx,
-            &ledger::AccountRow {
-                id: "a".into(),
-                name: "A".into(),
-                created_at: 1,
-            },
-        )?;
-        Err(StoreError::Corrupt("refused".into()))
-    });
-    assert!(result.is_err());
-    assert!(store.read(|c| ledger::account(c, "a")).unwrap().is_none());
-    assert_eq!(store.data_revision(), 0);
+    for (store, _keep) in stores() {
+        let result: Result<(), StoreError> = store.write_blocking(|tx| {
+            tx.insert_account(&account("a"))?;
+            Err(StoreError::Corrupt("refused".into()))
+        });
+        assert!(result.is_err());
+        assert!(
+            store.read(|c| c.account("a")).unwrap().is_none(),
+            "{}",
+            store.location()
+        );
+        assert_eq!(store.data_revision(), 0, "{}", store.location());
+        store.close();
+    }
 }
 
 #[test]
 fn a_write_bumps_the_generation_of_the_scopes_it_touched() {
-    let (_dir, store) = temp_store();
-    let before = store.generations().get("t:x");
-    store
-        .write_blocking(|tx| -> Result<(), StoreError> {
-            tx.touch(scope::tenant("x"));
-            Ok(())
-        })
-        .unwrap();
-    assert!(store.generations().get("t:x") > before);
-    assert_eq!(store.generations().get("t:y"), 0);
+    for (store, _keep) in stores() {
+        let before = store.generations().get("t:x");
+        store
+            .write_blocking(|tx| -> Result<(), StoreError> {
+                tx.touch(scope::tenant("x"));
+                Ok(())
+            })
+            .unwrap();
+        assert!(store.generations().get("t:x") > before, "{}", store.location());
+        assert_eq!(store.generations().get("t:y"), 0);
+        store.close();
+    }
 }
 
 #[test]
 fn a_panicking_write_is_rolled_back_and_the_writer_keeps_going() {
-    let (_dir, store) = temp_store();
-    let r: Result<(), StoreError> = store.write_blocking(|_| panic!("boom"));
-    assert!(matches!(r, Err(StoreError::Panicked)));
-    store
-        .write_blocking(|tx| {
-            ledger::insert_account(
-                tx,
-                &ledger::AccountRow {
-                    id: "a".into(),
-                    name: "A".into(),
-                    created_at: 1,
-                },
-            )
-        })
-        .unwrap();
+    for (store, _keep) in stores() {
+        let r: Result<(), StoreError> = store.write_blocking(|tx| {
+            tx.insert_account(&account("p"))?;
+            panic!("boom")
+        });
+        assert!(matches!(r, Err(StoreError::Panicked)), "{r:?}");
+        assert!(store.read(|c| c.account("p")).unwrap().is_none());
+        store
+            .write_blocking(|tx| tx.insert_account(&account("a")))
+            .unwrap();
+        store.close();
+    }
 }
 
 #[test]
 fn duplicate_keys_are_reported_as_conflicts() {
-    let (_dir, store) = temp_store();
-    let acc = ledger::AccountRow {
-        id: "a".into(),
-        name: "A".into(),
-        created_at: 1,
-    };
-    let a = acc.clone();
-    store
-        .write_blocking(move |tx| ledger::insert_account(tx, &a))
-        .unwrap();
-    let err = store
-        .write_blocking(move |tx| ledger::insert_account(tx, &acc))
-        .unwrap_err();
-    assert!(ledger::is_conflict(&err), "{err}");
+    for (store, _keep) in stores() {
+        store
+            .write_blocking(|tx| tx.insert_account(&account("a")))
+            .unwrap();
+        let err = store
+            .write_blocking(|tx| tx.insert_account(&account("a")))
+            .unwrap_err();
+        assert!(is_conflict(&err), "{}: {err}", store.location());
+        store.close();
+    }
 }
 
 #[test]
 fn generic_entities_are_listed_in_pages() {
-    let (_dir, store) = temp_store();
-    store
-        .write_blocking(|tx| -> Result<(), StoreError> {
-            for i in 0..5 {
-                entities::put(tx, "doc", &format!("d{i}"), "{}")?;
-            }
-            Ok(())
-        })
-        .unwrap();
-    let page = store.read(|c| entities::list(c, Some("doc"), None, 2)).unwrap();
-    assert_eq!(page.len(), 2);
-    let next = store
-        .read(|c| entities::list(c, Some("doc"), Some(("doc", &page[1].1)), 10))
-        .unwrap();
-    assert_eq!(next.len(), 3);
-    assert_eq!(next[0].1, "d2");
+    for (store, _keep) in stores() {
+        store
+            .write_blocking(|tx| -> Result<(), StoreError> {
+                for i in 0..5 {
+                    tx.put_entity("doc", &format!("d{i}"), "{}")?;
+                }
+                Ok(())
+            })
+            .unwrap();
+        let page = store.read(|c| c.entities_page(Some("doc"), None, 2)).unwrap();
+        assert_eq!(page.len(), 2);
+        let next = store
+            .read(|c| c.entities_page(Some("doc"), Some(("doc", &page[1].1)), 10))
+            .unwrap();
+        assert_eq!(next.len(), 3);
+        assert_eq!(next[0].1, "d2");
+        assert_eq!(store.read(|c| c.entity_count()).unwrap(), 5);
+        store.close();
+    }
+}
+
+#[test]
+fn every_committed_write_takes_the_next_revision() {
+    for (store, _keep) in stores() {
+        for i in 1..=3u64 {
+            let rt = tokio::runtime::Builder::new_current_thread().build().unwrap();
+            let (_, revision) = rt
+                .block_on(store.write_with_revision(move |tx| tx.insert_account(&account(&format!("a{i}")))))
+                .unwrap();
+            assert_eq!(revision, i, "{}", store.location());
+            assert_eq!(store.data_revision(), i);
+        }
+        store.close();
+    }
+}
+
+#[test]
+fn a_location_is_a_path_a_sqlite_url_or_a_postgres_url() {
+    assert_eq!(
+        Location::parse("turnstile.db").unwrap(),
+        Location::Sqlite("turnstile.db".into())
+    );
+    assert_eq!(
+        Location::parse("sqlite:./x.db").unwrap(),
+        Location::Sqlite("./x.db".into())
+    );
+    assert_eq!(
+        Location::parse("postgres://u@h/db?sslmode=disable").unwrap(),
+        Location::Postgres("postgres://u@h/db?sslmode=disable".into())
+    );
+    assert!(Location::parse("mysql://h/db").unwrap_err().contains("mysql://"));
+    assert!(Location::parse("sqlite:").is_err());
+    assert!(Location::parse(" ").is_err());
 }

@@ -1,6 +1,8 @@
-//! The ledger's Cedar entities: built from ledger rows, with the facts the
-//! policies read (seat counts, states, dates) computed here. These are facts,
-//! never decisions.
+//! facts: the read side. The ledger's Cedar entities, built from its rows with
+//! the facts the policies read (seat counts, states, dates) computed here.
+//! These are facts, never decisions; the ledger's operations (the write side)
+//! and the slicer both read them from here, and this module depends on
+//! neither.
 //!
 //! Entities are built directly as Cedar values (no expression to evaluate),
 //! each carrying its whole ancestry (a user is in its tenant and, through it,
@@ -12,13 +14,10 @@ use std::sync::{Mutex, OnceLock};
 
 use cedar_policy::{Entity, EntityId, EntityTypeName, EntityUid};
 use cedar_policy_core::ast::{Entity as CoreEntity, EntityUID, PartialValue, Value};
-use rusqlite::{Connection, OptionalExtension};
 use smol_str::SmolStr;
 
-use crate::store::ledger::{
-    self as rows, CATEGORIES, Level, OperatorRow, RoleRow, Seats, TenantFacts, UserRow,
-};
-use crate::store::{StoreError, scope};
+use crate::store::rows::{CATEGORIES, Level, OperatorRow, RoleRow, Seats, TenantFacts, UserRow};
+use crate::store::{Conn, StoreError, scope};
 
 /// The entity types the ledger can build.
 pub const TYPES: [&str; 6] = [
@@ -236,76 +235,10 @@ fn in_tenant(tenant: &str, account: Option<&str>) -> Vec<EntityUid> {
     v
 }
 
-/// A user row, its tenant's account and its role's levels.
-type UserWithRole = (UserRow, Option<String>, Option<String>);
-
-/// A user with what its entity needs, in one statement: its tenant's account
-/// and its role's levels (the tenant's own role of that name, else the built-in).
-fn user_with_role(conn: &Connection, id: &str) -> Result<Option<UserWithRole>, StoreError> {
-    let mut st = conn.prepare_cached(
-        "SELECT u.id, u.tenant_id, u.name, u.email, u.role, u.active, u.licensed_at, u.created_at,
-                (SELECT o.id FROM operators o WHERE o.owner_user_id = u.id),
-                (SELECT t.account_id FROM tenants t WHERE t.id = u.tenant_id),
-                COALESCE((SELECT r.levels FROM roles r WHERE r.tenant_id = u.tenant_id AND r.name = u.role),
-                         (SELECT r.levels FROM roles r WHERE r.tenant_id = '' AND r.name = u.role))
-         FROM users u WHERE u.id = ?1",
-    )?;
-    Ok(st
-        .query_row([id], |r| {
-            Ok((
-                UserRow {
-                    id: r.get(0)?,
-                    tenant_id: r.get(1)?,
-                    name: r.get(2)?,
-                    email: r.get(3)?,
-                    role: r.get(4)?,
-                    active: r.get::<_, i64>(5)? != 0,
-                    licensed_at: r.get(6)?,
-                    created_at: r.get(7)?,
-                    own_operator: r.get(8)?,
-                },
-                r.get(9)?,
-                r.get(10)?,
-            ))
-        })
-        .optional()?)
-}
-
-/// An operator with its tenant's account, in one statement (none of the
-/// production or deactivation history its listing shows).
-fn operator_with_account(
-    conn: &Connection,
-    id: &str,
-) -> Result<Option<(OperatorRow, Option<String>)>, StoreError> {
-    let mut st = conn.prepare_cached(
-        "SELECT o.id, o.tenant_id, o.number, o.name, o.owner_user_id, o.active, o.created_at,
-                (SELECT t.account_id FROM tenants t WHERE t.id = o.tenant_id)
-         FROM operators o WHERE o.id = ?1",
-    )?;
-    Ok(st
-        .query_row([id], |r| {
-            Ok((
-                OperatorRow {
-                    id: r.get(0)?,
-                    tenant_id: r.get(1)?,
-                    number: r.get(2)?,
-                    name: r.get(3)?,
-                    owner_user_id: r.get(4)?,
-                    active: r.get::<_, i64>(5)? != 0,
-                    created_at: r.get(6)?,
-                    latest_production_at: None,
-                    deactivation: None,
-                },
-                r.get(7)?,
-            ))
-        })
-        .optional()?)
-}
-
 /// Builds the entity `ty::id` from the ledger, as it stands at `now`.
-pub fn load(conn: &Connection, ty: &str, id: &str, now: i64) -> Result<Option<Built>, StoreError> {
+pub fn load(conn: &dyn Conn, ty: &str, id: &str, now: i64) -> Result<Option<Built>, StoreError> {
     let built = match ty {
-        "Account" => rows::account(conn, id)?.map(|a| Built {
+        "Account" => conn.account(id)?.map(|a| Built {
             entity: account_core(&a.id, &a.name),
             ancestors: Vec::new(),
             refs: Vec::new(),
@@ -313,7 +246,7 @@ pub fn load(conn: &Connection, ty: &str, id: &str, now: i64) -> Result<Option<Bu
             tenant: None,
             valid_until: None,
         }),
-        "Tenant" => rows::tenant_facts(conn, id, now)?.map(|f| Built {
+        "Tenant" => conn.tenant_facts(id, now)?.map(|f| Built {
             entity: tenant_core(&f),
             ancestors: vec![uid("Account", &f.tenant.account_id)],
             refs: Vec::new(),
@@ -321,7 +254,7 @@ pub fn load(conn: &Connection, ty: &str, id: &str, now: i64) -> Result<Option<Bu
             tenant: Some(id.to_string()),
             valid_until: f.next_change_at,
         }),
-        "User" => user_with_role(conn, id)?.map(|(u, account, levels)| {
+        "User" => conn.user_with_role(id)?.map(|(u, account, levels)| {
             let role = role_value_cached(&u.role, levels.as_deref());
             Built {
                 entity: user_core(&u, role, account.as_deref()),
@@ -332,7 +265,7 @@ pub fn load(conn: &Connection, ty: &str, id: &str, now: i64) -> Result<Option<Bu
                 valid_until: None,
             }
         }),
-        "Operator" => operator_with_account(conn, id)?.map(|(o, account)| Built {
+        "Operator" => conn.operator_with_account(id)?.map(|(o, account)| Built {
             entity: operator_core(&o, account.as_deref()),
             ancestors: in_tenant(&o.tenant_id, account.as_deref()),
             refs: o.owner_user_id.iter().map(|u| uid("User", u)).collect(),
@@ -341,9 +274,9 @@ pub fn load(conn: &Connection, ty: &str, id: &str, now: i64) -> Result<Option<Bu
             valid_until: None,
         }),
         "Subscription" => match id.parse::<i64>() {
-            Ok(number) => match rows::subscription(conn, number)? {
+            Ok(number) => match conn.subscription(number)? {
                 Some(s) => {
-                    let account = rows::account_of_tenant(conn, &s.tenant_id)?;
+                    let account = conn.account_of_tenant(&s.tenant_id)?;
                     let mut attrs = vec![
                         ("number", Value::from(s.number)),
                         ("kind", string(s.kind.as_str())),
@@ -394,7 +327,7 @@ pub fn load(conn: &Connection, ty: &str, id: &str, now: i64) -> Result<Option<Bu
 /// One entity of each ledger type, with every optional attribute set, to check
 /// a schema against what the ledger builds.
 pub fn samples() -> Vec<Entity> {
-    use crate::store::ledger::{HubRow, TenantRow};
+    use crate::store::rows::{HubRow, TenantRow};
     let tenant = TenantRow {
         id: "t".into(),
         account_id: "a".into(),

@@ -10,6 +10,7 @@ use clap::{Parser, Subcommand, ValueEnum};
 use crate::config::Config;
 use crate::policy::PolicyPack;
 use crate::server::{self, Application};
+use crate::store::{Location, Store};
 
 /// Licensing decisions as Cedar policies over SQLite slices, served over OpenID AuthZEN.
 #[derive(Debug, Parser)]
@@ -32,9 +33,24 @@ pub enum Command {
         /// Address to listen on.
         #[arg(long, env = "TURNSTILE_ADDR", default_value = "127.0.0.1:8180")]
         addr: SocketAddr,
-        /// SQLite database file; created and migrated on first start.
-        #[arg(long, env = "TURNSTILE_DB", default_value = "turnstile.db")]
-        db: PathBuf,
+        /// The database: a SQLite file (a path or `sqlite:PATH`; created and
+        /// migrated on first start) or a `postgres://` URL, which any number
+        /// of nodes may serve at once.
+        #[arg(long, env = "TURNSTILE_DB", default_value = "turnstile.db", value_parser = location)]
+        db: Location,
+        /// This node's name in health, metrics and the decision log (default:
+        /// host name and process id).
+        #[arg(long, env = "TURNSTILE_NODE_ID")]
+        node_id: Option<String>,
+        /// How long decisions may be served from cached data while the
+        /// database cannot confirm it is current (PostgreSQL), in seconds;
+        /// past that, decisions answer 503.
+        #[arg(long, env = "TURNSTILE_MAX_STALENESS", default_value_t = 30.0)]
+        max_staleness: f64,
+        /// How long a request carrying `Turnstile-Min-Revision` may wait for
+        /// this node to see that revision, in seconds; past that, 503.
+        #[arg(long, env = "TURNSTILE_REVISION_WAIT", default_value_t = 2.0)]
+        revision_wait: f64,
         /// Policy directory (schema.cedarschema and *.cedar). Without it,
         /// `./policies` if present, else the licensing pack built into the binary.
         #[arg(long, env = "TURNSTILE_POLICIES")]
@@ -79,9 +95,9 @@ pub enum Command {
     },
     /// Generate a large, realistic licence ledger for benchmarks.
     BenchData {
-        /// SQLite database file to create (must not exist).
-        #[arg(long)]
-        db: PathBuf,
+        /// The database to fill: a new SQLite file, or an empty `postgres://` database.
+        #[arg(long, value_parser = location)]
+        db: Location,
         /// About how many Cedar entities (accounts, tenants, subscriptions,
         /// users, operators) to generate: 80 per tenant.
         #[arg(long, default_value_t = 1_000_000)]
@@ -98,9 +114,9 @@ pub enum Command {
     },
     /// Load entities (Cedar entity JSON) for packs other than the licensing one.
     Import {
-        /// SQLite database file.
-        #[arg(long, env = "TURNSTILE_DB", default_value = "turnstile.db")]
-        db: PathBuf,
+        /// The database (a SQLite path or a `postgres://` URL).
+        #[arg(long, env = "TURNSTILE_DB", default_value = "turnstile.db", value_parser = location)]
+        db: Location,
         /// The pack whose schema the entities must fit.
         #[arg(long, env = "TURNSTILE_POLICIES", default_value = "policies")]
         policies: PathBuf,
@@ -146,9 +162,9 @@ pub enum Command {
         /// The policy directory serving today.
         #[arg(long, default_value = "policies")]
         baseline: PathBuf,
-        /// SQLite database file holding the entities.
-        #[arg(long, env = "TURNSTILE_DB", default_value = "turnstile.db")]
-        db: PathBuf,
+        /// The database holding the entities (a SQLite path or a `postgres://` URL).
+        #[arg(long, env = "TURNSTILE_DB", default_value = "turnstile.db", value_parser = location)]
+        db: Location,
         /// Which logged decisions to replay: `authzen` (asked by callers) or
         /// `ledger` (checks of ledger changes).
         #[arg(long, default_value = "authzen")]
@@ -168,6 +184,9 @@ pub fn run(cli: Cli) -> ExitCode {
         Command::Serve {
             addr,
             db,
+            node_id,
+            max_staleness,
+            revision_wait,
             policies,
             public_url,
             decision_tokens,
@@ -190,6 +209,11 @@ pub fn run(cli: Cli) -> ExitCode {
             let mut config = Config::new(db, policies.clone().unwrap_or_default());
             config.addr = addr;
             config.public_url = public_url;
+            if let Some(id) = node_id.filter(|n| !n.trim().is_empty()) {
+                config.node_id = id;
+            }
+            config.max_staleness = std::time::Duration::from_secs_f64(max_staleness.max(0.0));
+            config.revision_wait = std::time::Duration::from_secs_f64(revision_wait.max(0.0));
             config.decision_tokens = decision_tokens
                 .into_iter()
                 .filter(|t| !t.trim().is_empty())
@@ -347,14 +371,29 @@ fn validate(dir: &Path) -> ExitCode {
     }
 }
 
-fn import(db: &Path, policies: &Path, file: &Path) -> ExitCode {
+/// `--db`, checked.
+fn location(s: &str) -> Result<Location, String> {
+    Location::parse(s)
+}
+
+/// Opens a database that must exist already (a SQLite file is not created).
+fn open_existing(db: &Location) -> Result<Store, String> {
+    if let Location::Sqlite(path) = db {
+        if !path.exists() {
+            return Err(format!("no database at `{}`", path.display()));
+        }
+    }
+    Store::open_at(db).map_err(|e| e.to_string())
+}
+
+fn import(db: &Location, policies: &Path, file: &Path) -> ExitCode {
     let result = (|| -> Result<usize, String> {
         let pack = PolicyPack::load(policies).map_err(|e| e.to_string())?;
         let text =
             std::fs::read_to_string(file).map_err(|e| format!("cannot read `{}`: {e}", file.display()))?;
         let json: serde_json::Value = serde_json::from_str(&text)
             .map_err(|e| format!("`{}` is not valid JSON: {e}", file.display()))?;
-        let store = crate::store::Store::open(db).map_err(|e| e.to_string())?;
+        let store = Store::open_at(db).map_err(|e| e.to_string())?;
         let n = crate::import::import_blocking(&store, &pack, &json).map_err(|e| match &e {
             // Point into the file: `entities.json:12: entity 3: ...`.
             crate::import::ImportError::Malformed { index, .. }
@@ -371,7 +410,7 @@ fn import(db: &Path, policies: &Path, file: &Path) -> ExitCode {
     })();
     match result {
         Ok(n) => {
-            println!("imported {n} entities into {}", db.display());
+            println!("imported {n} entities into {db}");
             ExitCode::SUCCESS
         }
         Err(e) => {
@@ -504,9 +543,9 @@ pub struct ExplainArgs {
     /// Resource as `Type:id`, e.g. `Tenant:acme-plant`.
     #[arg(long, conflicts_with = "request")]
     pub resource: Option<String>,
-    /// SQLite database file holding the entities.
-    #[arg(long, env = "TURNSTILE_DB", default_value = "turnstile.db")]
-    pub db: PathBuf,
+    /// The database holding the entities (a SQLite path or a `postgres://` URL).
+    #[arg(long, env = "TURNSTILE_DB", default_value = "turnstile.db", value_parser = location)]
+    pub db: Location,
     /// Policy directory.
     #[arg(long, env = "TURNSTILE_POLICIES", default_value = "policies")]
     pub policies: PathBuf,
@@ -552,14 +591,11 @@ fn explain(a: ExplainArgs) -> ExitCode {
         let body = explain_request(&a)?;
         let query = crate::http::authzen::parse_evaluation(&body).map_err(|e| e.to_string())?;
         let pack = PolicyPack::load(&a.policies).map_err(|e| e.to_string())?;
-        if !a.db.exists() {
-            return Err(format!("no database at `{}`", a.db.display()));
-        }
         let now = match &a.at {
             Some(t) => crate::time::parse(t)?,
             None => jiff::Timestamp::now().as_second(),
         };
-        let store = crate::store::Store::open(&a.db).map_err(|e| e.to_string())?;
+        let store = open_existing(&a.db)?;
         let engine = crate::decide::Engine::new(pack, store.clone(), crate::time::Clock::fixed(now))
             .map_err(|e| e.to_string())?;
         let pack = engine.pack();
@@ -588,7 +624,7 @@ fn replay(
     log: &Path,
     candidate: &Path,
     baseline: &Path,
-    db: &Path,
+    db: &Location,
     source: &str,
     json: bool,
     fail_on_flip: bool,
@@ -598,10 +634,7 @@ fn replay(
             crate::decision_log::read(log).map_err(|e| format!("cannot read `{}`: {e}", log.display()))?;
         let baseline = PolicyPack::load(baseline).map_err(|e| format!("baseline: {e}"))?;
         let candidate = PolicyPack::load(candidate).map_err(|e| format!("candidate: {e}"))?;
-        if !db.exists() {
-            return Err(format!("no database at `{}`", db.display()));
-        }
-        let store = crate::store::Store::open(db).map_err(|e| e.to_string())?;
+        let store = open_existing(db)?;
         let report = crate::replay::replay(&store, baseline, candidate, &entries, source)
             .map_err(|e| e.to_string())?;
         store.close();
@@ -627,16 +660,28 @@ fn replay(
     }
 }
 
-fn bench_data(db: &Path, entities: usize, now: Option<&str>) -> ExitCode {
+fn bench_data(db: &Location, entities: usize, now: Option<&str>) -> ExitCode {
     let result = (|| -> Result<crate::bench_data::Generated, String> {
-        if db.exists() {
-            return Err(format!("`{}` exists already; choose a new file", db.display()));
+        if let Location::Sqlite(path) = db {
+            if path.exists() {
+                return Err(format!("`{}` exists already; choose a new file", path.display()));
+            }
         }
         let now = match now {
             Some(t) => crate::time::parse(t)?,
             None => jiff::Timestamp::now().as_second(),
         };
-        let store = crate::store::Store::open(db).map_err(|e| e.to_string())?;
+        let store = Store::open_at(db).map_err(|e| e.to_string())?;
+        if !store
+            .read(|c| c.tenants_of_account("a0"))
+            .map_err(|e| e.to_string())?
+            .is_empty()
+        {
+            store.close();
+            return Err(format!(
+                "`{db}` holds a generated ledger already; give an empty database"
+            ));
+        }
         let shape = crate::bench_data::Shape::for_entities(entities);
         let g = crate::bench_data::generate(&store, shape, now).map_err(|e| e.to_string())?;
         store.close();
@@ -646,13 +691,7 @@ fn bench_data(db: &Path, entities: usize, now: Option<&str>) -> ExitCode {
         Ok(g) => {
             println!(
                 "generated {} entities ({} tenants × {} users and {} operators; {} rows) in {:.1}s into {}",
-                g.entities,
-                g.shape.tenants,
-                g.shape.users,
-                g.shape.operators,
-                g.rows,
-                g.seconds,
-                db.display()
+                g.entities, g.shape.tenants, g.shape.users, g.shape.operators, g.rows, g.seconds, db
             );
             ExitCode::SUCCESS
         }

@@ -4,11 +4,21 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
 
+use crate::store::Location;
+
 /// Everything `serve` needs, checked.
 #[derive(Debug, Clone)]
 pub struct Config {
     pub addr: SocketAddr,
-    pub db: PathBuf,
+    /// Where the data lives: a SQLite file or a PostgreSQL URL.
+    pub db: Location,
+    /// This node's name in health, metrics and the decision log.
+    pub node_id: String,
+    /// How long decisions may be served from cached data the database has not
+    /// confirmed current (PostgreSQL); past that, decisions answer 503.
+    pub max_staleness: Duration,
+    /// How long a request asking `Turnstile-Min-Revision` may wait for it.
+    pub revision_wait: Duration,
     pub policies: PathBuf,
     /// The ledger's bearer token; `None` makes the service generate one.
     pub admin_token: Option<String>,
@@ -33,10 +43,13 @@ pub struct Config {
 
 impl Config {
     /// The defaults `turnstile serve` starts from.
-    pub fn new(db: PathBuf, policies: PathBuf) -> Self {
+    pub fn new(db: impl Into<Location>, policies: PathBuf) -> Self {
         Self {
             addr: SocketAddr::from(([127, 0, 0, 1], 8180)),
-            db,
+            db: db.into(),
+            node_id: crate::store::default_node_id(),
+            max_staleness: Duration::from_secs(30),
+            revision_wait: Duration::from_secs(2),
             policies,
             admin_token: None,
             decision_tokens: Vec::new(),

@@ -126,6 +126,9 @@ pub struct Decision {
     /// Why the request could not be evaluated at all (unknown entities or action).
     pub unknown: Vec<String>,
     pub policy_revision: String,
+    /// The data revision the node had seen when it decided: every ledger
+    /// change up to it is in the data the decision used.
+    pub data_revision: u64,
     /// The tenant the request concerned, if the ledger knows one.
     pub tenant: Option<String>,
 }
@@ -142,6 +145,7 @@ impl Decision {
             notices: Vec::new(),
             unknown: Vec::new(),
             policy_revision: pack.revision.clone(),
+            data_revision: 0,
             tenant: None,
         }
     }
@@ -158,6 +162,9 @@ pub enum DecideError {
     /// Asked to decide from memory alone, the engine needs the database.
     #[error("the decision needs the database")]
     NeedsIo,
+    /// The data this node holds is older than the service may answer from.
+    #[error("{0}")]
+    Stale(String),
 }
 
 impl From<SliceError> for DecideError {
@@ -181,6 +188,11 @@ pub struct Engine {
     authorizer: Authorizer,
     /// Where decisions are logged, if anywhere (set once at start-up).
     log: std::sync::OnceLock<Arc<DecisionLog>>,
+    /// This node's name, for the decision log (set once at start-up).
+    node: std::sync::OnceLock<String>,
+    /// Past this staleness (ms) of the data the store confirms current,
+    /// decisions are refused rather than served from old data.
+    max_staleness_ms: std::sync::atomic::AtomicU64,
 }
 
 impl Engine {
@@ -206,6 +218,8 @@ impl Engine {
             clock,
             authorizer: Authorizer::new(),
             log: std::sync::OnceLock::new(),
+            node: std::sync::OnceLock::new(),
+            max_staleness_ms: std::sync::atomic::AtomicU64::new(30_000),
         })
     }
 
@@ -218,6 +232,43 @@ impl Engine {
     /// [`Engine::decide_in_tx`] from now on. Only the first call takes effect.
     pub fn set_log(&self, log: Arc<DecisionLog>) {
         let _ = self.log.set(log);
+    }
+
+    /// This node's name, if set.
+    pub fn node(&self) -> &str {
+        self.node.get().map_or("", String::as_str)
+    }
+
+    /// How stale (ms) the data may be before decisions are refused.
+    pub fn max_staleness_ms(&self) -> u64 {
+        self.max_staleness_ms.load(std::sync::atomic::Ordering::Relaxed)
+    }
+
+    /// Names this node in the decision log. Only the first call takes effect.
+    pub fn set_node(&self, node: &str) {
+        let _ = self.node.set(node.to_string());
+    }
+
+    /// Refuses decisions (503) once the store has not confirmed its data
+    /// current for longer than `max` (PostgreSQL nodes; SQLite is always current).
+    pub fn set_max_staleness(&self, max: std::time::Duration) {
+        let ms = u64::try_from(max.as_millis()).unwrap_or(u64::MAX);
+        self.max_staleness_ms
+            .store(ms, std::sync::atomic::Ordering::Relaxed);
+    }
+
+    /// Fails when the data this node holds is older than it may answer from.
+    pub(crate) fn fresh_enough(&self) -> Result<(), DecideError> {
+        let max = self.max_staleness_ms.load(std::sync::atomic::Ordering::Relaxed);
+        let status = self.store.status();
+        if status.staleness_ms > max {
+            return Err(DecideError::Stale(format!(
+                "this node has not heard from the database for {:.1} s (more than the {:.1} s it may answer from cached data); try another node or retry shortly",
+                status.staleness_ms as f64 / 1000.0,
+                max as f64 / 1000.0
+            )));
+        }
+        Ok(())
     }
 
     /// The decision log, if one is set.
@@ -245,7 +296,9 @@ impl Engine {
             errors: d.errors.clone(),
             unknown: d.unknown.clone(),
             policy_revision: d.policy_revision.clone(),
-            data_revision: self.store.data_revision(),
+            data_revision: d.data_revision,
+            node: self.node.get().cloned().unwrap_or_default(),
+            backend: self.store.location().backend().to_string(),
             latency_us: u64::try_from(started.elapsed().as_micros()).unwrap_or(u64::MAX),
         });
     }
@@ -295,6 +348,7 @@ impl Engine {
 
     fn decide_from(&self, q: &Query, source: Source<'_>) -> Result<Decision, DecideError> {
         let started = std::time::Instant::now();
+        self.fresh_enough()?;
         let pack = self.pack.load();
         let now = self.clock.now();
         let d = self.decide_with(&pack, source, now, q)?;
@@ -326,11 +380,16 @@ impl Engine {
         q: &Query,
     ) -> Result<Decision, DecideError> {
         let cached = matches!(source, Source::Store(_) | Source::Memory(_));
+        let data_revision = self.store.data_revision();
         let prepared = match self.prepare(pack, source, now, q)? {
-            Prepared::Unknown(d) => return Ok(*d),
+            Prepared::Unknown(mut d) => {
+                d.data_revision = data_revision;
+                return Ok(*d);
+            }
             Prepared::Ready(p) => p,
         };
         let mut d = self.evaluate(pack, &prepared);
+        d.data_revision = data_revision;
         if let Some(tenant) = &prepared.tenant {
             d.notices = self.notices_for(pack, &prepared, tenant, now, cached);
         }

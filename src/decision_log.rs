@@ -35,6 +35,11 @@ pub struct Entry {
     pub unknown: Vec<String>,
     pub policy_revision: String,
     pub data_revision: u64,
+    /// The node that decided, and its backend (`sqlite`, `postgres`).
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub node: String,
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub backend: String,
     pub latency_us: u64,
 }
 
@@ -164,6 +169,8 @@ mod tests {
             unknown: vec![],
             policy_revision: "r".into(),
             data_revision: 1,
+            node: String::new(),
+            backend: String::new(),
             latency_us: 3,
         }
     }

@@ -64,6 +64,7 @@ impl Engine {
     /// Blocking (reads the store).
     pub fn search(&self, s: &Search) -> Result<Page, DecideError> {
         let started = std::time::Instant::now();
+        self.fresh_enough()?;
         let pack = self.pack();
         let now = self.clock().now();
         let page = match s.searched {

@@ -83,13 +83,19 @@ impl Application {
     /// and migrates the database, binds the address (port 0 picks a free one).
     pub async fn build(config: Config, policies: Option<PathBuf>) -> Result<Self, StartError> {
         let pack = load_pack(policies.as_deref())?;
-        let store = Store::open(&config.db)?;
+        let options = crate::store::Options {
+            node_id: config.node_id.clone(),
+            ..crate::store::Options::default()
+        };
+        let store = Store::open_with(&config.db, &options)?;
         let engine = Arc::new(Engine::with_cache(
             pack,
             store,
             Clock::system(),
             config.cache_entities,
         )?);
+        engine.set_node(&config.node_id);
+        engine.set_max_staleness(config.max_staleness);
         if let Some(target) = &config.decision_log {
             let log = DecisionLog::open(
                 decision_log::Target::parse(target),
@@ -124,7 +130,8 @@ impl Application {
                 max_body: config.max_body,
                 timeout: config.request_timeout,
             })
-            .with_decision_tokens(&config.decision_tokens);
+            .with_decision_tokens(&config.decision_tokens)
+            .with_revision_wait(config.revision_wait);
         if !state.decisions_need_token() && !config.addr.ip().is_loopback() {
             tracing::warn!(
                 addr = %config.addr,

@@ -342,6 +342,7 @@ pub fn decision_context(d: &Decision, id: &str) -> Value {
         "reasons": d.reasons,
         "notices": d.notices,
         "policy_revision": d.policy_revision,
+        "data_revision": d.data_revision,
     });
     if let Some(m) = &d.message {
         ctx["message"] = json!(m);

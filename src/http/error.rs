@@ -205,7 +205,14 @@ impl IntoResponse for ApiError {
 
 impl From<StoreError> for ApiError {
     fn from(e: StoreError) -> Self {
-        ApiError::Internal(e.to_string())
+        if e.is_unavailable() {
+            tracing::warn!(error = %e, "the database is unavailable");
+            ApiError::Unavailable(
+                "the database is unavailable; nothing was changed, try again shortly".into(),
+            )
+        } else {
+            ApiError::Internal(e.to_string())
+        }
     }
 }
 
@@ -214,6 +221,7 @@ impl From<DecideError> for ApiError {
         match e {
             DecideError::BadInput(m) => ApiError::bad_request(m),
             DecideError::Store(e) => e.into(),
+            DecideError::Stale(m) => ApiError::Unavailable(m),
             DecideError::NeedsIo => ApiError::Internal("a decision needed the database unexpectedly".into()),
         }
     }
@@ -347,6 +355,7 @@ mod tests {
             notices: Vec::new(),
             unknown: vec!["User::\"x\"".into()],
             policy_revision: "rev".into(),
+            data_revision: 1,
             tenant: None,
         };
         vec![

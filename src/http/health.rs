@@ -27,6 +27,9 @@ pub async fn live() -> Json<Value> {
     path = "/health/ready",
     tag = "health",
     summary = "Readiness",
+    description = "Ready when the policies are loaded, the database answers, and (PostgreSQL) the \
+        database has confirmed this node's cached data within `--max-staleness`. Says which node, \
+        backend and data revision this is, and how far its caches lag.",
     responses(
         (status = 200, description = "Policies loaded and the database readable", body = Ready),
         (status = 500, response = Internal),
@@ -39,13 +42,29 @@ pub async fn ready(State(state): State<AppState>) -> Result<Json<Value>, ApiErro
     if let Err(e) = store_ok {
         return Err(ApiError::Unavailable(format!("the database cannot be read: {e}")));
     }
-    let pack = state.engine().pack();
+    let engine = state.engine();
+    let status = engine.store().status();
+    if status.staleness_ms > engine.max_staleness_ms() {
+        return Err(ApiError::Unavailable(format!(
+            "the database has not confirmed this node's data for {:.1} s (the limit is {:.1} s)",
+            status.staleness_ms as f64 / 1000.0,
+            engine.max_staleness_ms() as f64 / 1000.0
+        )));
+    }
+    let pack = engine.pack();
     Ok(Json(json!({
         "status": "ready",
         "policy_revision": pack.revision,
         "policies": pack.policies.num_of_policies(),
         "entity_level": pack.level,
-        "data_revision": state.engine().store().data_revision(),
+        "data_revision": status.data_revision,
+        "node": engine.node(),
+        "backend": status.backend,
+        "store": {
+            "location": status.location,
+            "staleness_ms": status.staleness_ms,
+            "listening": status.listening,
+        },
     })))
 }
 

@@ -50,6 +50,8 @@ struct Inner {
     /// asked. Distinct from the admin token, which does not open decisions.
     decision_token_hashes: Vec<[u8; 32]>,
     public_url: Option<String>,
+    /// How long a request asking `Turnstile-Min-Revision` may wait for it.
+    revision_wait: std::time::Duration,
 }
 
 impl AppState {
@@ -69,6 +71,7 @@ impl AppState {
                 engine,
                 admin_token_hash: Sha256::digest(admin_token.as_bytes()).into(),
                 decision_token_hashes: Vec::new(),
+                revision_wait: std::time::Duration::from_secs(2),
                 public_url: public_url.map(|u| u.trim_end_matches('/').to_string()),
             }),
         }
@@ -89,6 +92,11 @@ impl AppState {
             .map(|t| Sha256::digest(t.as_bytes()).into())
             .collect();
         self.edit(|inner| inner.decision_token_hashes = hashes)
+    }
+
+    /// The same state waiting at most `wait` for a `Turnstile-Min-Revision`.
+    pub fn with_revision_wait(self, wait: std::time::Duration) -> Self {
+        self.edit(|inner| inner.revision_wait = wait)
     }
 
     /// Whether decisions ask for a PEP token.
@@ -227,6 +235,71 @@ fn bearer_hash(headers: &HeaderMap) -> Option<[u8; 32]> {
     Some(Sha256::digest(given.trim().as_bytes()).into())
 }
 
+/// The header a write answers with: the data revision it committed.
+pub static REVISION: HeaderName = HeaderName::from_static("turnstile-revision");
+/// The header a decision may carry: evaluate on data at least this fresh.
+pub static MIN_REVISION: HeaderName = HeaderName::from_static("turnstile-min-revision");
+
+/// Answers every ledger or entity write with the data revision it committed:
+/// the `Turnstile-Revision` header, and `data_revision` in a JSON object body.
+async fn report_revision(req: Request, next: Next) -> Response {
+    let (resp, revision) = crate::store::track_revision(next.run(req)).await;
+    if revision == 0 {
+        return resp;
+    }
+    let (mut parts, body) = resp.into_parts();
+    if let Ok(v) = HeaderValue::from_str(&revision.to_string()) {
+        parts.headers.insert(REVISION.clone(), v);
+    }
+    let bytes = match axum::body::to_bytes(body, 16 * 1024 * 1024).await {
+        Ok(b) => b,
+        Err(_) => return Response::from_parts(parts, axum::body::Body::empty()),
+    };
+    let body = match serde_json::from_slice::<serde_json::Value>(&bytes) {
+        Ok(serde_json::Value::Object(mut o)) if parts.status.is_success() => {
+            o.insert("data_revision".into(), serde_json::Value::from(revision));
+            parts.headers.remove(axum::http::header::CONTENT_LENGTH);
+            axum::body::Body::from(serde_json::Value::Object(o).to_string())
+        }
+        _ => axum::body::Body::from(bytes),
+    };
+    Response::from_parts(parts, body)
+}
+
+/// Holds a decision or search that asks `Turnstile-Min-Revision: R` until this
+/// node has seen revision R (every change up to it is in its caches), at most
+/// the configured wait; then 503.
+async fn require_min_revision(
+    State(state): State<AppState>,
+    req: Request,
+    next: Next,
+) -> Result<Response, ApiError> {
+    let Some(value) = req.headers().get(&MIN_REVISION) else {
+        return Ok(next.run(req).await);
+    };
+    let wanted: u64 = value
+        .to_str()
+        .ok()
+        .and_then(|v| v.trim().parse().ok())
+        .ok_or_else(|| {
+            ApiError::invalid_field(
+                "Turnstile-Min-Revision",
+                "`Turnstile-Min-Revision` must be a data revision: a whole number, as `Turnstile-Revision` gave it",
+            )
+        })?;
+    let store = state.engine().store().clone();
+    let wait = state.inner.revision_wait;
+    let seen = tokio::task::spawn_blocking(move || store.wait_for_revision(wanted, wait)).await??;
+    if !seen {
+        let has = state.engine().store().data_revision();
+        return Err(ApiError::Unavailable(format!(
+            "this node has seen data revision {has}, not yet {wanted} (waited {:.1} s); retry, or ask the node that made the change",
+            wait.as_secs_f64()
+        )));
+    }
+    Ok(next.run(req).await)
+}
+
 /// Refuses a decision or search request without a PEP token, when the
 /// service is configured with some.
 async fn require_decision_token(
@@ -318,6 +391,7 @@ pub fn app(state: AppState) -> Router {
         .routes(routes!(entities::list, entities::put))
         .routes(routes!(explain::explain))
         .routes(routes!(health::reload))
+        .route_layer(middleware::from_fn(report_revision))
         .route_layer(middleware::from_fn_with_state(state.clone(), require_admin));
     let decisions = OpenApiRouter::default()
         .routes(routes!(authzen::evaluation))
@@ -325,6 +399,10 @@ pub fn app(state: AppState) -> Router {
         .routes(routes!(search::subject))
         .routes(routes!(search::resource))
         .routes(routes!(search::action))
+        .route_layer(middleware::from_fn_with_state(
+            state.clone(),
+            require_min_revision,
+        ))
         .route_layer(middleware::from_fn_with_state(
             state.clone(),
             require_decision_token,

@@ -82,7 +82,16 @@ fn describe() {
     summary = "Prometheus metrics",
     responses((status = 200, description = "Prometheus text exposition format", content_type = "text/plain", body = String)),
 )]
-pub async fn metrics() -> Response {
+pub async fn metrics(axum::extract::State(state): axum::extract::State<super::AppState>) -> Response {
+    let engine = state.engine();
+    let status = engine.store().status();
+    let labels = [
+        ("node", engine.node().to_string()),
+        ("backend", status.backend.to_string()),
+    ];
+    metrics::gauge!("turnstile_data_revision", &labels).set(status.data_revision as f64);
+    metrics::gauge!("turnstile_store_staleness_seconds", &labels).set(status.staleness_ms as f64 / 1000.0);
+    metrics::gauge!("turnstile_store_listening", &labels).set(if status.listening { 1.0 } else { 0.0 });
     let body = handle().map(PrometheusHandle::render).unwrap_or_default();
     (
         [(

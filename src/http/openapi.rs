@@ -207,6 +207,9 @@ pub struct DecisionContext {
     pub notices: Vec<Notice>,
     /// The revision of the policy set that decided.
     pub policy_revision: String,
+    /// The data revision this node had seen: every ledger change up to it
+    /// (see `Turnstile-Revision`) is in the data the decision used.
+    pub data_revision: u64,
     /// Present when a policy that carries one determined a deny.
     #[schema(nullable = false)]
     pub message: Option<Messages>,
@@ -445,8 +448,27 @@ pub struct Ready {
     pub policies: usize,
     /// How deep the slicer loads entities for this pack.
     pub entity_level: u32,
-    /// Grows with every write to the entities.
+    /// The data revision this node has seen (grows with every committed
+    /// ledger or entity write, on every node alike).
     pub data_revision: u64,
+    /// This node's name (`--node-id`).
+    pub node: String,
+    /// `sqlite` or `postgres`.
+    pub backend: String,
+    pub store: StoreStatus,
+}
+
+/// What the node knows of its database.
+#[derive(Serialize, ToSchema)]
+pub struct StoreStatus {
+    /// The SQLite path, or the PostgreSQL URL without its password.
+    pub location: String,
+    /// How long ago the database last confirmed this node's caches current,
+    /// in milliseconds: the replication lag of its caches (0 on SQLite).
+    pub staleness_ms: u64,
+    /// Whether the change feed from the other nodes is up (PostgreSQL
+    /// `LISTEN`; when down, the node polls).
+    pub listening: bool,
 }
 
 // ------------------------------------------------------------ entity bodies

@@ -54,6 +54,7 @@ impl From<DecideError> for LedgerError {
             DecideError::Store(e) => LedgerError::Store(e),
             DecideError::BadInput(m) => LedgerError::Decide(m),
             DecideError::NeedsIo => LedgerError::Decide("a ledger check needed the database".into()),
+            DecideError::Stale(m) => LedgerError::Decide(m),
         }
     }
 }

@@ -310,6 +310,18 @@ impl Location {
     }
 }
 
+impl From<PathBuf> for Location {
+    fn from(p: PathBuf) -> Self {
+        Location::Sqlite(p)
+    }
+}
+
+impl From<&Path> for Location {
+    fn from(p: &Path) -> Self {
+        Location::Sqlite(p.to_path_buf())
+    }
+}
+
 impl std::fmt::Display for Location {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(&self.display())
@@ -491,6 +503,20 @@ pub struct Status {
     pub listening: bool,
 }
 
+tokio::task_local! {
+    /// The highest revision committed by the writes of the task running in
+    /// [`track_revision`].
+    static COMMITTED: Arc<AtomicU64>;
+}
+
+/// Runs `f`, and answers with the highest data revision any write it made
+/// committed (0: none): what an HTTP answer reports to its caller.
+pub async fn track_revision<F: std::future::Future>(f: F) -> (F::Output, u64) {
+    let cell = Arc::new(AtomicU64::new(0));
+    let out = COMMITTED.scope(cell.clone(), f).await;
+    (out, cell.load(Ordering::SeqCst))
+}
+
 impl Store {
     /// Opens (creating and migrating if needed) the SQLite database at `path`.
     pub fn open(path: &Path) -> Result<Self, StoreError> {
@@ -604,7 +630,11 @@ impl Store {
     {
         let (tx, rx) = tokio::sync::oneshot::channel();
         self.submit(f, tx)?;
-        rx.await.map_err(|_| E::from(StoreError::Closed))?
+        let out = rx.await.map_err(|_| E::from(StoreError::Closed))?;
+        if let Ok((_, revision)) = &out {
+            let _ = COMMITTED.try_with(|c| c.fetch_max(*revision, Ordering::SeqCst));
+        }
+        out
     }
 
     /// [`Store::write`] for callers outside the async runtime (CLI, fixtures).

@@ -572,7 +572,6 @@ fn listen_loop(url: &str, pool: &Pool, shared: &Shared, feed: &Feed, every: Dura
                             if drained.is_err() || catch_up(&mut client, shared, feed).is_err() {
                                 break;
                             }
-                            metrics::gauge!("turnstile_store_staleness_seconds").set(0.0);
                         }
                         Err(_) => break,
                     }
@@ -587,7 +586,6 @@ fn listen_loop(url: &str, pool: &Pool, shared: &Shared, feed: &Feed, every: Dura
                 if let Ok(mut conn) = pool.get() {
                     let _ = catch_up(&mut conn.client, shared, feed);
                 }
-                metrics::gauge!("turnstile_store_staleness_seconds").set(feed.staleness_ms() as f64 / 1000.0);
                 std::thread::sleep(every);
             }
         }

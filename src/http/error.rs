@@ -205,6 +205,9 @@ impl IntoResponse for ApiError {
 
 impl From<StoreError> for ApiError {
     fn from(e: StoreError) -> Self {
+        if matches!(e, StoreError::Unrepresentable) {
+            return ApiError::bad_request("text with a NUL character cannot be stored");
+        }
         if e.is_unavailable() {
             tracing::warn!(error = %e, "the database is unavailable");
             ApiError::Unavailable(

@@ -50,6 +50,10 @@ pub enum StoreError {
     /// A UNIQUE or PRIMARY KEY violation, on any backend.
     #[error("duplicate key: {0}")]
     Duplicate(String),
+    /// Text the database cannot hold (a NUL character, on PostgreSQL): such a
+    /// value names nothing stored and cannot be stored.
+    #[error("text with a NUL character cannot be stored")]
+    Unrepresentable,
     /// The database cannot be reached now (connection refused or lost, pool
     /// exhausted, statement timed out): try again later.
     #[error("the database is unavailable: {0}")]
@@ -544,8 +548,11 @@ impl Store {
             backend: Arc::new(backend),
             shared,
         };
-        // Read once now, so a database that cannot be read fails start-up.
-        store.read(|c| c.ping())?;
+        // Read once now, so a database that cannot be read fails start-up
+        // (PostgreSQL has read its revision already, on a thread of its own).
+        if matches!(&*store.backend, Backend::Sqlite(_)) {
+            store.read(|c| c.ping())?;
+        }
         Ok(store)
     }
 

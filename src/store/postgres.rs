@@ -68,6 +68,11 @@ fn pg_err(e: postgres::Error) -> StoreError {
     match e.code() {
         Some(c) if *c == SqlState::UNIQUE_VIOLATION => StoreError::Duplicate(e.to_string()),
         Some(c)
+            if *c == SqlState::CHARACTER_NOT_IN_REPERTOIRE || *c == SqlState::UNTRANSLATABLE_CHARACTER =>
+        {
+            StoreError::Unrepresentable
+        }
+        Some(c)
             if *c == SqlState::QUERY_CANCELED
                 || *c == SqlState::ADMIN_SHUTDOWN
                 || *c == SqlState::CRASH_SHUTDOWN
@@ -88,8 +93,42 @@ fn pg_err(e: postgres::Error) -> StoreError {
 
 /// One connection with its prepared statements.
 pub struct PgClient {
-    client: Client,
+    client: OwnedClient,
     statements: HashMap<&'static str, Statement>,
+}
+
+/// A client that closes on a thread of its own: the synchronous client blocks
+/// on a runtime when dropped, which must not happen on an async worker (a
+/// store dropped in async code, a test's end).
+struct OwnedClient(Option<Client>);
+
+impl std::ops::Deref for OwnedClient {
+    type Target = Client;
+    fn deref(&self) -> &Client {
+        match &self.0 {
+            Some(c) => c,
+            None => unreachable!("a client is only taken when it is dropped"),
+        }
+    }
+}
+
+impl std::ops::DerefMut for OwnedClient {
+    fn deref_mut(&mut self) -> &mut Client {
+        match &mut self.0 {
+            Some(c) => c,
+            None => unreachable!("a client is only taken when it is dropped"),
+        }
+    }
+}
+
+impl Drop for OwnedClient {
+    fn drop(&mut self) {
+        if let Some(client) = self.0.take() {
+            let _ = std::thread::Builder::new()
+                .name("turnstile-pg-close".into())
+                .spawn(move || drop(client));
+        }
+    }
 }
 
 /// Opens connections for the pool, each with the statement timeout set.
@@ -109,7 +148,7 @@ impl r2d2::ManageConnection for Manager {
             self.statement_timeout.as_millis()
         ))?;
         Ok(PgClient {
-            client,
+            client: OwnedClient(Some(client)),
             statements: HashMap::new(),
         })
     }
@@ -166,7 +205,21 @@ impl Feed {
 }
 
 impl Postgres {
+    /// Connects, migrates and starts the writer and listener threads. The
+    /// synchronous client runs a runtime of its own, so this runs on a thread
+    /// of its own: it may be called from async code (start-up, tests).
     pub(super) fn open(
+        url: &str,
+        location: Location,
+        options: &Options,
+    ) -> Result<(Self, Arc<Shared>), StoreError> {
+        let (url, options) = (url.to_string(), options.clone());
+        std::thread::spawn(move || Self::open_here(&url, location, &options))
+            .join()
+            .unwrap_or_else(|_| Err(StoreError::Commit("opening the database panicked".into())))
+    }
+
+    fn open_here(
         url: &str,
         location: Location,
         options: &Options,
@@ -627,7 +680,11 @@ impl<C: std::ops::DerefMut<Target = PgClient>> PgConn<C> {
 
     fn query(&self, sql: &'static str, params: &[&(dyn ToSql + Sync)]) -> Result<Vec<Row>, StoreError> {
         let st = self.statement(sql)?;
-        self.c.borrow_mut().client.query(&st, params).map_err(pg_err)
+        match self.c.borrow_mut().client.query(&st, params).map_err(pg_err) {
+            // An id no row can hold matches no row.
+            Err(StoreError::Unrepresentable) => Ok(Vec::new()),
+            other => other,
+        }
     }
 
     fn query_opt(
@@ -636,7 +693,10 @@ impl<C: std::ops::DerefMut<Target = PgClient>> PgConn<C> {
         params: &[&(dyn ToSql + Sync)],
     ) -> Result<Option<Row>, StoreError> {
         let st = self.statement(sql)?;
-        self.c.borrow_mut().client.query_opt(&st, params).map_err(pg_err)
+        match self.c.borrow_mut().client.query_opt(&st, params).map_err(pg_err) {
+            Err(StoreError::Unrepresentable) => Ok(None),
+            other => other,
+        }
     }
 
     fn query_one(&self, sql: &'static str, params: &[&(dyn ToSql + Sync)]) -> Result<Row, StoreError> {

@@ -28,8 +28,16 @@ impl TestDatabase {
     ///
     /// # Panics
     /// When `CI=true` and the server cannot be reached: CI must run these tests.
-    #[allow(clippy::panic)]
     pub fn create() -> Option<Self> {
+        // The synchronous client runs a runtime of its own: off any async thread.
+        match std::thread::spawn(Self::create_here).join() {
+            Ok(db) => db,
+            Err(panic) => std::panic::resume_unwind(panic),
+        }
+    }
+
+    #[allow(clippy::panic)]
+    fn create_here() -> Option<Self> {
         let admin_url = server_url();
         let mut admin = match Client::connect(&admin_url, NoTls) {
             Ok(c) => c,
@@ -75,9 +83,13 @@ pub fn with_database(url: &str, name: &str) -> String {
 
 impl Drop for TestDatabase {
     fn drop(&mut self) {
-        if let Ok(mut admin) = Client::connect(&self.admin_url, NoTls) {
-            let _ = admin.batch_execute(&format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", self.name));
-        }
+        let (admin_url, name) = (self.admin_url.clone(), self.name.clone());
+        let _ = std::thread::spawn(move || {
+            if let Ok(mut admin) = Client::connect(&admin_url, NoTls) {
+                let _ = admin.batch_execute(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"));
+            }
+        })
+        .join();
     }
 }
 

@@ -337,7 +337,14 @@ async fn replay_finds_exactly_the_flips_of_a_grace_period_cut_from_30_to_15_days
     let entries = turnstile::decision_log::read(&log_path).unwrap();
     let baseline = turnstile::policy::PolicyPack::load(&crate::common::repo_path("policies")).unwrap();
     let candidate = turnstile::policy::PolicyPack::load(candidate.path()).unwrap();
-    let report = turnstile::replay::replay(&app.store, baseline, candidate, &entries, "authzen").unwrap();
+    // Replay reads the store: blocking work, off the async worker.
+    let store = app.store.clone();
+    let report = tokio::task::spawn_blocking(move || {
+        turnstile::replay::replay(&store, baseline, candidate, &entries, "authzen")
+    })
+    .await
+    .unwrap()
+    .unwrap();
     assert_eq!(report.replayed, 41);
     assert_eq!(report.drifted, 0);
     let flipped: Vec<String> = report.flips.iter().map(|f| f.resource.clone()).collect();

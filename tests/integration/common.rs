@@ -31,6 +31,27 @@ pub struct TestApp {
     pub clock: Clock,
     pub store: Store,
     _dir: tempfile::TempDir,
+    /// The PostgreSQL database of this app, when the suite runs on PostgreSQL.
+    _db: Option<turnstile::store::testing::TestDatabase>,
+}
+
+/// The backend the suite runs on: SQLite, or PostgreSQL when
+/// `TURNSTILE_TEST_BACKEND=postgres` (each app then gets a fresh database on
+/// the server `TURNSTILE_TEST_POSTGRES` names; see `store::testing`).
+pub fn on_postgres() -> bool {
+    std::env::var("TURNSTILE_TEST_BACKEND").is_ok_and(|b| b == "postgres")
+}
+
+/// A fresh store on the suite's backend, and what keeps it alive.
+pub fn fresh_store(dir: &Path) -> (Store, Option<turnstile::store::testing::TestDatabase>) {
+    if on_postgres() {
+        let db = turnstile::store::testing::TestDatabase::create()
+            .expect("TURNSTILE_TEST_BACKEND=postgres needs a reachable PostgreSQL (TURNSTILE_TEST_POSTGRES)");
+        let store = Store::open_at(&turnstile::store::Location::Postgres(db.url.clone())).unwrap();
+        (store, Some(db))
+    } else {
+        (Store::open(&dir.join("test.db")).unwrap(), None)
+    }
 }
 
 impl TestApp {
@@ -42,7 +63,7 @@ impl TestApp {
     pub fn with_pack(dir: &Path, now: &str) -> Self {
         let pack = PolicyPack::load(dir).unwrap_or_else(|e| panic!("{e}"));
         let tmp = tempfile::tempdir().unwrap();
-        let store = Store::open(&tmp.path().join("test.db")).unwrap();
+        let (store, db) = fresh_store(tmp.path());
         let clock = Clock::fixed(time::parse(now).unwrap());
         let engine =
             Arc::new(Engine::new(pack, store.clone(), clock.clone()).unwrap_or_else(|e| panic!("{e}")));
@@ -58,6 +79,7 @@ impl TestApp {
             clock,
             store,
             _dir: tmp,
+            _db: db,
         }
     }
 

@@ -42,10 +42,10 @@ const OPERATORS: usize = 10_000;
 /// The generated ledger of about `entities` entities plus one tenant with
 /// [`OPERATORS`] operators (numbered after the others), made once and kept
 /// beside the other benches' ledgers. Returns the path, the big tenant's
-/// number and the total of entities.
+/// number and the entities stored, counted.
 fn database(entities: usize) -> (PathBuf, usize, usize) {
     let (base, shape) = common::database(entities);
-    let path = base.with_file_name(format!("search-{}t-{OPERATORS}ops-v1.db", shape.tenants));
+    let path = base.with_file_name(format!("search-{}t-{OPERATORS}ops-v2.db", shape.tenants));
     let done = path.with_extension("done");
     let big = Shape {
         tenants: 1,
@@ -57,7 +57,12 @@ fn database(entities: usize) -> (PathBuf, usize, usize) {
         for ext in ["db", "db-wal", "db-shm"] {
             let _ = std::fs::remove_file(path.with_extension(ext));
         }
+        // The generated ledger may still have part of its data in its WAL.
         std::fs::copy(&base, &path).unwrap();
+        let wal = base.with_extension("db-wal");
+        if wal.exists() {
+            std::fs::copy(&wal, path.with_extension("db-wal")).unwrap();
+        }
         let store = Store::open(&path).unwrap();
         let g = bench_data::generate_from(&store, shape.tenants, big, common::now()).unwrap();
         store.close();
@@ -70,7 +75,22 @@ fn database(entities: usize) -> (PathBuf, usize, usize) {
         );
         std::fs::write(&done, "").unwrap();
     }
-    (path, shape.tenants, shape.entities() + big.entities())
+    (path.clone(), shape.tenants, entities_in(&path))
+}
+
+/// The Cedar entities stored in the ledger at `path`, counted.
+fn entities_in(path: &std::path::Path) -> usize {
+    let conn = rusqlite::Connection::open(path).unwrap();
+    let count: i64 = conn
+        .query_row(
+            "SELECT (SELECT COUNT(*) FROM accounts) + (SELECT COUNT(*) FROM tenants)
+                  + (SELECT COUNT(*) FROM subscriptions) + (SELECT COUNT(*) FROM users)
+                  + (SELECT COUNT(*) FROM operators)",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    usize::try_from(count).unwrap()
 }
 
 fn percentile(sorted: &[Duration], p: f64) -> Duration {

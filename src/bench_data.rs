@@ -72,12 +72,20 @@ pub fn operator_id(tenant: usize, op: usize) -> String {
 
 /// Fills `store` (expected empty) with `shape` as of `now`.
 pub fn generate(store: &Store, shape: Shape, now: i64) -> Result<Generated, StoreError> {
+    generate_from(store, 0, shape, now)
+}
+
+/// Adds `shape.tenants` tenants of `shape` numbered from `first` (their ids
+/// follow [`tenant_id`] and the others): a ledger already generated can gain
+/// tenants of another shape, such as one with 10^4 operators.
+pub fn generate_from(store: &Store, first: usize, shape: Shape, now: i64) -> Result<Generated, StoreError> {
     let started = Instant::now();
     let per_batch = 500;
     let mut rows = 0usize;
-    let mut first = 0;
-    while first < shape.tenants {
-        let last = (first + per_batch).min(shape.tenants);
+    let end = first + shape.tenants;
+    let mut first = first;
+    while first < end {
+        let last = (first + per_batch).min(end);
         rows += store.write_blocking(move |tx| -> Result<usize, StoreError> {
             let rows = insert_tenants(tx, shape, first, last, now)?;
             for t in first..last {

@@ -17,5 +17,6 @@ mod openapi;
 mod operations;
 mod readme;
 mod scenarios;
+mod search_licensing;
 mod story_http;
 mod todo_interop;

@@ -530,7 +530,14 @@ fn run_job(conn: &mut Pooled, job: Job, shared: &Shared, feed: &Feed, node: &str
         }
         Err(e) => {
             let _ = conn.client.batch_execute("ROLLBACK");
-            done(Err(StoreError::Commit(e.to_string())));
+            done(Err(match e {
+                // Lost before COMMIT answered: whether it landed is unknown,
+                // and it was not acknowledged.
+                StoreError::Unavailable(m) => StoreError::Unavailable(format!(
+                    "the connection to the database was lost while committing ({m}); the change was not acknowledged"
+                )),
+                other => StoreError::Commit(other.to_string()),
+            }));
         }
     }
 }

@@ -29,6 +29,21 @@ pub async fn try_request(
     token: Option<&str>,
     body: Option<&Value>,
 ) -> std::io::Result<(u16, Value)> {
+    try_request_with(addr, method, path, token, &[], body)
+        .await
+        .map(|(status, _, value)| (status, value))
+}
+
+/// [`try_request`] with extra request headers; answers with the response
+/// headers too (names lowercased).
+pub async fn try_request_with(
+    addr: SocketAddr,
+    method: &str,
+    path: &str,
+    token: Option<&str>,
+    headers: &[(&str, &str)],
+    body: Option<&Value>,
+) -> std::io::Result<(u16, Vec<(String, String)>, Value)> {
     let mut stream = tokio::net::TcpStream::connect(addr).await?;
     let body_text = body.map(Value::to_string).unwrap_or_default();
     let mut head = format!(
@@ -40,6 +55,9 @@ pub async fn try_request(
     }
     if let Some(t) = token {
         head.push_str(&format!("Authorization: Bearer {t}\r\n"));
+    }
+    for (k, v) in headers {
+        head.push_str(&format!("{k}: {v}\r\n"));
     }
     head.push_str("\r\n");
     stream.write_all(head.as_bytes()).await?;
@@ -65,7 +83,13 @@ pub async fn try_request(
     } else {
         serde_json::from_str(&body).unwrap_or(Value::String(body))
     };
-    Ok((status, value))
+    let response_headers = head
+        .lines()
+        .skip(1)
+        .filter_map(|l| l.split_once(':'))
+        .map(|(k, v)| (k.trim().to_ascii_lowercase(), v.trim().to_string()))
+        .collect();
+    Ok((status, response_headers, value))
 }
 
 fn dechunk(mut s: &str) -> String {

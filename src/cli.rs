@@ -106,6 +106,23 @@ pub enum Command {
         #[arg(long)]
         now: Option<String>,
     },
+    /// Copy a ledger into another (empty) database and verify the copy: row
+    /// counts per table and the same answers to a sample of decisions.
+    MigrateData {
+        /// The database to copy (a SQLite path or `sqlite:PATH`, or a URL).
+        #[arg(long, value_parser = location)]
+        from: Location,
+        /// The empty database to copy into (e.g. `postgres://…`).
+        #[arg(long, value_parser = location)]
+        to: Location,
+        /// The pack whose decisions are compared (default: `./policies` if
+        /// present, else the built-in licensing pack).
+        #[arg(long, env = "TURNSTILE_POLICIES")]
+        policies: Option<PathBuf>,
+        /// How many decisions to ask of both databases.
+        #[arg(long, default_value_t = 200)]
+        sample: usize,
+    },
     /// Check a policy directory: parse, strict validation, entity level.
     Validate {
         /// Policy directory.
@@ -229,6 +246,12 @@ pub fn run(cli: Cli) -> ExitCode {
                 .map_or(ExitCode::FAILURE, |rt| rt.block_on(serve(config, policies)))
         }
         Command::Validate { policies } => validate(&policies),
+        Command::MigrateData {
+            from,
+            to,
+            policies,
+            sample,
+        } => migrate_data(&from, &to, policies, sample),
         Command::Import {
             db,
             policies,
@@ -366,6 +389,58 @@ fn validate(dir: &Path) -> ExitCode {
                 if n == 1 { "" } else { "s" },
                 dir.display()
             );
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn migrate_data(from: &Location, to: &Location, policies: Option<PathBuf>, sample: usize) -> ExitCode {
+    let result = (|| -> Result<crate::migrate::Report, String> {
+        if from == to {
+            return Err("`--from` and `--to` name the same database".into());
+        }
+        let policies = policies.or_else(|| {
+            let default = PathBuf::from("policies");
+            default
+                .join(crate::policy::SCHEMA_FILE)
+                .exists()
+                .then_some(default)
+        });
+        let pack = server::load_pack(policies.as_deref()).map_err(|e| e.to_string())?;
+        let source = open_existing(from)?;
+        let target = Store::open_at(to).map_err(|e| e.to_string())?;
+        let now = jiff::Timestamp::now().as_second();
+        let report =
+            crate::migrate::migrate(&source, &target, &pack, sample, now, true).map_err(|e| e.to_string())?;
+        source.close();
+        target.close();
+        Ok(report)
+    })();
+    match result {
+        Ok(report) => {
+            for t in &report.tables {
+                let mark = if t.source == t.target { "ok" } else { "MISMATCH" };
+                println!("{:>20}: {:>9} → {:>9}  {mark}", t.table, t.source, t.target);
+            }
+            println!(
+                "{} decisions asked of both: {} differ; copied in {:.1} s from {from} to {to}",
+                report.sampled,
+                report.differing.len(),
+                report.seconds
+            );
+            for d in &report.differing {
+                println!("  differs: {d}");
+            }
+            if report.verified() {
+                println!("verified: the copy is whole and answers alike");
+                ExitCode::SUCCESS
+            } else {
+                eprintln!("error: the copy does not match its source");
+                ExitCode::FAILURE
+            }
+        }
+        Err(e) => {
+            eprintln!("error: {e}");
             ExitCode::FAILURE
         }
     }

@@ -17,6 +17,7 @@
 //! | [`policy`] | loading, validating (strict and at entity level) and indexing a pack |
 //! | [`ledger`] | licensing operations: facts + policy check + write in one transaction; R9 |
 //! | [`store`] | the only module that speaks SQL: migrations, rows, the single writer |
+//! | [`migrate`] | copying a ledger to another database (SQLite → PostgreSQL), verified |
 //! | [`import`] | Cedar entity JSON for other packs, checked against the schema |
 //! | [`scenario`] | the scenario runner behind `cargo test` and `turnstile test` |
 //! | [`time`] | RFC 3339 at the edges, Unix seconds inside; the clock |
@@ -28,6 +29,7 @@ pub mod facts;
 pub mod http;
 pub mod import;
 pub mod ledger;
+pub mod migrate;
 pub mod notice;
 pub mod policy;
 pub mod scenario;

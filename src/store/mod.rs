@@ -188,6 +188,166 @@ pub trait Conn {
     /// first time it is asked).
     fn swept_until(&self, now: i64) -> Result<i64, StoreError>;
     fn set_swept_until(&self, at: i64) -> Result<(), StoreError>;
+
+    // ------------------------------------------------------------ copying a ledger
+    /// Up to `limit` rows of `table` (one of [`TABLES`]) after the first
+    /// `offset`, in key order, as cells in the table's column order.
+    fn dump(&self, table: &Table, offset: i64, limit: i64) -> Result<Vec<Vec<Cell>>, StoreError>;
+    /// Inserts rows of `table` as [`Conn::dump`] gives them, keys and all.
+    fn load(&self, table: &Table, rows: &[Vec<Cell>]) -> Result<(), StoreError>;
+    /// After a load: generated keys continue after the loaded ones.
+    fn after_load(&self) -> Result<(), StoreError>;
+    /// Rows in `table` (built-in roles not counted).
+    fn count_rows(&self, table: &Table) -> Result<i64, StoreError>;
+}
+
+/// One table of the ledger as a copy sees it: its name, its columns, the
+/// columns that order it, and which columns are booleans (integers on SQLite).
+#[derive(Debug)]
+pub struct Table {
+    pub name: &'static str,
+    pub columns: &'static [&'static str],
+    pub order: &'static str,
+    pub booleans: &'static [&'static str],
+    /// A condition rows must meet to be copied (built-in roles are not).
+    pub only: &'static str,
+}
+
+/// Every table a ledger copy moves, parents before children.
+pub const TABLES: &[Table] = &[
+    Table {
+        name: "accounts",
+        columns: &["id", "name", "created_at"],
+        order: "id",
+        booleans: &[],
+        only: "TRUE",
+    },
+    Table {
+        name: "tenants",
+        columns: &["id", "account_id", "name", "created_at", "trial_days"],
+        order: "id",
+        booleans: &[],
+        only: "TRUE",
+    },
+    Table {
+        name: "hubs",
+        columns: &["tenant_id", "name", "created_at"],
+        order: "tenant_id",
+        booleans: &[],
+        only: "TRUE",
+    },
+    Table {
+        name: "subscriptions",
+        columns: &[
+            "number",
+            "tenant_id",
+            "kind",
+            "quantity",
+            "starts_at",
+            "ends_at",
+            "payment_due_at",
+            "paid_at",
+            "created_at",
+        ],
+        order: "number",
+        booleans: &[],
+        only: "TRUE",
+    },
+    Table {
+        name: "roles",
+        columns: &["tenant_id", "name", "levels"],
+        order: "tenant_id, name",
+        booleans: &[],
+        only: "tenant_id <> ''",
+    },
+    Table {
+        name: "users",
+        columns: &[
+            "id",
+            "tenant_id",
+            "name",
+            "email",
+            "role",
+            "active",
+            "licensed_at",
+            "created_at",
+        ],
+        order: "id",
+        booleans: &["active"],
+        only: "TRUE",
+    },
+    Table {
+        name: "operators",
+        columns: &[
+            "id",
+            "tenant_id",
+            "number",
+            "name",
+            "owner_user_id",
+            "active",
+            "created_at",
+        ],
+        order: "id",
+        booleans: &["active"],
+        only: "TRUE",
+    },
+    Table {
+        name: "production_records",
+        columns: &["id", "operator_id", "at"],
+        order: "id",
+        booleans: &[],
+        only: "TRUE",
+    },
+    Table {
+        name: "deactivations",
+        columns: &["id", "tenant_id", "subject_kind", "subject_id", "reason", "at"],
+        order: "id",
+        booleans: &[],
+        only: "TRUE",
+    },
+    Table {
+        name: "entities",
+        columns: &["type", "id", "json"],
+        order: "type, id",
+        booleans: &[],
+        only: "TRUE",
+    },
+];
+
+/// One value of a copied row.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Cell {
+    Null,
+    Int(i64),
+    Text(String),
+}
+
+impl Table {
+    /// `SELECT cols FROM t WHERE only ORDER BY order LIMIT ? OFFSET ?` in the
+    /// dialect's placeholders (`?1` / `$1`).
+    pub fn select_sql(&self, placeholder: &str) -> String {
+        format!(
+            "SELECT {} FROM {} WHERE {} ORDER BY {} LIMIT {p}1 OFFSET {p}2",
+            self.columns.join(", "),
+            self.name,
+            self.only,
+            self.order,
+            p = placeholder
+        )
+    }
+
+    /// `INSERT INTO t (cols) VALUES (…)` in the dialect's placeholders.
+    pub fn insert_sql(&self, placeholder: &str) -> String {
+        let values: Vec<String> = (1..=self.columns.len())
+            .map(|i| format!("{placeholder}{i}"))
+            .collect();
+        format!(
+            "INSERT INTO {} ({}) VALUES ({})",
+            self.name,
+            self.columns.join(", "),
+            values.join(", ")
+        )
+    }
 }
 
 /// Calls `$m!` with every method of [`Conn`] (name, arguments, result), for
@@ -238,6 +398,10 @@ macro_rules! conn_methods {
     ping() -> ();
     swept_until(now: i64) -> i64;
     set_swept_until(at: i64) -> ();
+    dump(table: &Table, offset: i64, limit: i64) -> Vec<Vec<Cell>>;
+    load(table: &Table, rows: &[Vec<Cell>]) -> ();
+    after_load() -> ();
+    count_rows(table: &Table) -> i64;
 }
     };
 }

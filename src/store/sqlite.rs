@@ -16,7 +16,7 @@ use super::rows::{
     self, AccountRow, Deactivation, HubRow, OperatorRow, RoleRow, SeatKind, Seats, SubscriptionRow,
     TenantFacts, TenantRow, UserRow, UserWithRole,
 };
-use super::{Completion, Conn, Job, Location, Shared, StoreError};
+use super::{Cell, Completion, Conn, Job, Location, Shared, StoreError, Table};
 
 /// Schema migrations, applied in order; `PRAGMA user_version` counts those done.
 const MIGRATIONS: &[&str] = &[
@@ -913,5 +913,62 @@ impl Conn for Connection {
     fn set_swept_until(&self, at: i64) -> Result<(), StoreError> {
         self.execute("UPDATE meta SET value = ?1 WHERE key = 'swept_until'", [at])?;
         Ok(())
+    }
+
+    fn dump(&self, table: &Table, offset: i64, limit: i64) -> Result<Vec<Vec<Cell>>, StoreError> {
+        use rusqlite::types::ValueRef;
+        let mut st = self.prepare(&table.select_sql("?"))?;
+        let mut rows = st.query(params![limit, offset])?;
+        let mut out = Vec::new();
+        while let Some(r) = rows.next()? {
+            let mut cells = Vec::with_capacity(table.columns.len());
+            for i in 0..table.columns.len() {
+                cells.push(match r.get_ref(i)? {
+                    ValueRef::Null => Cell::Null,
+                    ValueRef::Integer(n) => Cell::Int(n),
+                    ValueRef::Text(t) => Cell::Text(String::from_utf8_lossy(t).into_owned()),
+                    other => {
+                        return Err(StoreError::Corrupt(format!(
+                            "`{}.{}` holds a {:?}",
+                            table.name,
+                            table.columns[i],
+                            other.data_type()
+                        )));
+                    }
+                });
+            }
+            out.push(cells);
+        }
+        Ok(out)
+    }
+
+    fn load(&self, table: &Table, rows: &[Vec<Cell>]) -> Result<(), StoreError> {
+        use rusqlite::types::Value as V;
+        let mut st = self.prepare_cached(&table.insert_sql("?"))?;
+        for row in rows {
+            let values: Vec<V> = row
+                .iter()
+                .map(|c| match c {
+                    Cell::Null => V::Null,
+                    Cell::Int(n) => V::Integer(*n),
+                    Cell::Text(t) => V::Text(t.clone()),
+                })
+                .collect();
+            st.execute(rusqlite::params_from_iter(values))?;
+        }
+        Ok(())
+    }
+
+    fn after_load(&self) -> Result<(), StoreError> {
+        // AUTOINCREMENT keys already continue after the largest inserted.
+        Ok(())
+    }
+
+    fn count_rows(&self, table: &Table) -> Result<i64, StoreError> {
+        Ok(self.query_row(
+            &format!("SELECT COUNT(*) FROM {} WHERE {}", table.name, table.only),
+            [],
+            |r| r.get(0),
+        )?)
     }
 }

@@ -13,6 +13,7 @@ mod durability;
 mod hostile_input;
 mod ledger_api;
 mod ledger_facts;
+mod migrate_data;
 mod multi_node;
 mod openapi;
 mod operations;

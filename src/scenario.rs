@@ -298,6 +298,26 @@ pub async fn run_file(path: &Path, pack: PolicyPack) -> Result<Outcome, Scenario
     };
     let dir = tempfile::tempdir().map_err(|e| setup(e.to_string()))?;
     let store = Store::open(&dir.path().join("scenario.db")).map_err(|e| setup(e.to_string()))?;
+    run_on(path, scenario, pack, store).await
+}
+
+/// [`run_file`] on a store of the caller's (empty; any backend): the suite
+/// runs the same scenarios on SQLite and on PostgreSQL.
+pub async fn run_file_on(path: &Path, pack: PolicyPack, store: Store) -> Result<Outcome, ScenarioError> {
+    let scenario = read(path)?;
+    run_on(path, scenario, pack, store).await
+}
+
+async fn run_on(
+    path: &Path,
+    scenario: Scenario,
+    pack: PolicyPack,
+    store: Store,
+) -> Result<Outcome, ScenarioError> {
+    let setup = |message: String| ScenarioError::Setup {
+        path: path.display().to_string(),
+        message,
+    };
     let clock = Clock::fixed(scenario.now);
     let engine = Arc::new(Engine::new(pack, store.clone(), clock.clone()).map_err(|e| setup(e.to_string()))?);
     let given = scenario.given.clone();

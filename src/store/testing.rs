@@ -6,7 +6,7 @@
 //! `postgres://postgres@127.0.0.1:5432/test`). When it cannot be reached, a
 //! test skips with one line saying so, unless `CI=true`: then it fails.
 
-use postgres::{Client, NoTls};
+use super::postgres::connect;
 
 /// The server tests create their databases on.
 pub fn server_url() -> String {
@@ -39,7 +39,7 @@ impl TestDatabase {
     #[allow(clippy::panic)]
     fn create_here() -> Option<Self> {
         let admin_url = server_url();
-        let mut admin = match Client::connect(&admin_url, NoTls) {
+        let mut admin = match connect(&admin_url) {
             Ok(c) => c,
             Err(e) => {
                 if std::env::var("CI").is_ok_and(|v| v == "true") {
@@ -85,7 +85,7 @@ impl Drop for TestDatabase {
     fn drop(&mut self) {
         let (admin_url, name) = (self.admin_url.clone(), self.name.clone());
         let _ = std::thread::spawn(move || {
-            if let Ok(mut admin) = Client::connect(&admin_url, NoTls) {
+            if let Ok(mut admin) = connect(&admin_url) {
                 let _ = admin.batch_execute(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"));
             }
         })

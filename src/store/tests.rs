@@ -172,3 +172,17 @@ fn a_location_is_a_path_a_sqlite_url_or_a_postgres_url() {
     assert!(Location::parse("sqlite:").is_err());
     assert!(Location::parse(" ").is_err());
 }
+
+#[test]
+fn postgres_is_reached_over_tls_when_the_url_requires_it() {
+    let Some(db) = testing::TestDatabase::create() else {
+        return;
+    };
+    let url = format!("{}?sslmode=require", db.url);
+    let store = Store::open_at(&Location::Postgres(url)).unwrap();
+    store
+        .write_blocking(|tx| tx.insert_account(&account("tls")))
+        .unwrap();
+    assert!(store.read(|c| c.account("tls")).unwrap().is_some());
+    store.close();
+}

@@ -47,6 +47,13 @@ pub enum Command {
         /// past that, decisions answer 503.
         #[arg(long, env = "TURNSTILE_MAX_STALENESS", default_value_t = 30.0)]
         max_staleness: f64,
+        /// How long a client may take to send a request's headers, and a
+        /// kept-alive connection may stay idle, in seconds; then it is closed.
+        #[arg(long, env = "TURNSTILE_HEADER_TIMEOUT", default_value_t = 10.0)]
+        header_timeout: f64,
+        /// The most connections served at once (more wait to be accepted).
+        #[arg(long, env = "TURNSTILE_MAX_CONNECTIONS", default_value_t = 4096)]
+        max_connections: usize,
         /// How long a request carrying `Turnstile-Min-Revision` may wait for
         /// this node to see that revision, in seconds; past that, 503.
         #[arg(long, env = "TURNSTILE_REVISION_WAIT", default_value_t = 2.0)]
@@ -204,6 +211,8 @@ pub fn run(cli: Cli) -> ExitCode {
             node_id,
             max_staleness,
             revision_wait,
+            header_timeout,
+            max_connections,
             policies,
             public_url,
             decision_tokens,
@@ -231,6 +240,8 @@ pub fn run(cli: Cli) -> ExitCode {
             }
             config.max_staleness = std::time::Duration::from_secs_f64(max_staleness.max(0.0));
             config.revision_wait = std::time::Duration::from_secs_f64(revision_wait.max(0.0));
+            config.header_timeout = std::time::Duration::from_secs_f64(header_timeout.max(0.1));
+            config.max_connections = max_connections.max(1);
             config.decision_tokens = decision_tokens
                 .into_iter()
                 .filter(|t| !t.trim().is_empty())

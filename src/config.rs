@@ -37,6 +37,11 @@ pub struct Config {
     pub watch: bool,
     /// Serve `POST /bench/echo` (benchmarks only).
     pub echo_route: bool,
+    /// How long a client may take to send a request's headers, and how long a
+    /// kept-alive connection may stay idle, before it is closed.
+    pub header_timeout: Duration,
+    /// The most connections served at once; more wait in the accept queue.
+    pub max_connections: usize,
     /// How many built entities the decision cache keeps (0: none); bounds memory.
     pub cache_entities: usize,
 }
@@ -60,6 +65,8 @@ impl Config {
             watch: true,
             echo_route: false,
             cache_entities: crate::slice::DEFAULT_CACHE_CAPACITY,
+            header_timeout: Duration::from_secs(10),
+            max_connections: 4096,
         }
     }
 }

@@ -70,6 +70,8 @@ pub fn generate_token() -> String {
 /// A service ready to run: policies loaded, database open, port bound.
 pub struct Application {
     listener: tokio::net::TcpListener,
+    /// Connection limits: header/idle timeout, connections at once.
+    limits: ConnectionLimits,
     router: Router,
     state: AppState,
     /// Keeps the policy directory watched while the service runs.
@@ -171,6 +173,10 @@ impl Application {
             })?;
         Ok(Self {
             listener,
+            limits: ConnectionLimits {
+                header_timeout: config.header_timeout,
+                max_connections: config.max_connections.max(1),
+            },
             router,
             state,
             _watcher: watcher,
@@ -190,9 +196,7 @@ impl Application {
     /// Meanwhile a sweep reconciles tenants whose subscriptions end (R9).
     pub async fn run_until(self, shutdown: impl Future<Output = ()> + Send + 'static) -> std::io::Result<()> {
         let sweeper = tokio::spawn(sweep_forever(self.state.clone()));
-        let served = axum::serve(self.listener, self.router)
-            .with_graceful_shutdown(shutdown)
-            .await;
+        let served = serve_connections(self.listener, self.router, self.limits, shutdown).await;
         sweeper.abort();
         // Everything answered is durable already; flush what the log still holds.
         if let Some(log) = self.state.engine().log() {
@@ -201,6 +205,86 @@ impl Application {
         self.state.engine().store().close();
         served
     }
+}
+
+/// What a connection may take of the server.
+#[derive(Debug, Clone, Copy)]
+struct ConnectionLimits {
+    header_timeout: std::time::Duration,
+    max_connections: usize,
+}
+
+/// Serves HTTP/1 and HTTP/2 on `listener` until `shutdown`, then lets the
+/// connections in flight finish. Unlike a bare `axum::serve`, a client must
+/// send each request's headers within `header_timeout` (a kept-alive
+/// connection idle that long is closed too), and at most `max_connections`
+/// are served at once: slow or idle clients cannot hold the server.
+async fn serve_connections(
+    listener: tokio::net::TcpListener,
+    router: Router,
+    limits: ConnectionLimits,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
+    use hyper_util::server::conn::auto::Builder;
+    use hyper_util::service::TowerToHyperService;
+
+    let mut builder = Builder::new(TokioExecutor::new());
+    builder
+        .http1()
+        .timer(TokioTimer::new())
+        .header_read_timeout(limits.header_timeout)
+        .max_buf_size(64 * 1024);
+    builder
+        .http2()
+        .timer(TokioTimer::new())
+        .keep_alive_interval(Some(limits.header_timeout))
+        .keep_alive_timeout(limits.header_timeout)
+        .max_concurrent_streams(256);
+    let graceful = hyper_util::server::graceful::GracefulShutdown::new();
+    let slots = Arc::new(tokio::sync::Semaphore::new(limits.max_connections));
+    let mut shutdown = std::pin::pin!(shutdown);
+    loop {
+        // Wait for a free slot before accepting: extra clients wait in the
+        // kernel's queue rather than hold file descriptors here.
+        let permit = tokio::select! {
+            p = slots.clone().acquire_owned() => match p {
+                Ok(p) => p,
+                Err(_) => break,
+            },
+            () = &mut shutdown => break,
+        };
+        let (stream, _) = tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok(a) => a,
+                Err(e) => {
+                    // Out of file descriptors and the like: pause, keep serving.
+                    tracing::warn!(error = %e, "accept failed");
+                    tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+                    continue;
+                }
+            },
+            () = &mut shutdown => break,
+        };
+        let _ = stream.set_nodelay(true);
+        metrics::gauge!("turnstile_http_connections").increment(1.0);
+        let service = TowerToHyperService::new(router.clone());
+        let conn = builder
+            .serve_connection_with_upgrades(TokioIo::new(stream), service)
+            .into_owned();
+        let conn = graceful.watch(conn);
+        tokio::spawn(async move {
+            if let Err(e) = conn.await {
+                tracing::debug!(error = %e, "connection closed");
+            }
+            metrics::gauge!("turnstile_http_connections").decrement(1.0);
+            drop(permit);
+        });
+    }
+    drop(listener);
+    // Let the requests in flight finish (bounded, like the request timeout).
+    let _ = tokio::time::timeout(std::time::Duration::from_secs(30), graceful.shutdown()).await;
+    Ok(())
 }
 
 /// How often the subscription-end sweep runs.

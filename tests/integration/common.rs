@@ -245,10 +245,21 @@ impl RunningServer {
     /// Binds port 0 with `token` as the admin token; the policy directory is
     /// not watched.
     pub async fn start(engine: Arc<Engine>, db: &Path, token: &str) -> Self {
+        Self::start_with(engine, db, token, |_| {}).await
+    }
+
+    /// [`RunningServer::start`] with the configuration changed by `adjust`.
+    pub async fn start_with(
+        engine: Arc<Engine>,
+        db: &Path,
+        token: &str,
+        adjust: impl FnOnce(&mut turnstile::config::Config),
+    ) -> Self {
         let mut config = turnstile::config::Config::new(db.to_path_buf(), repo_path("policies"));
         config.addr = "127.0.0.1:0".parse().unwrap();
         config.admin_token = Some(token.into());
         config.watch = false;
+        adjust(&mut config);
         let app = turnstile::server::Application::with_engine(config, engine, None)
             .await
             .unwrap();

@@ -20,5 +20,6 @@ mod operations;
 mod readme;
 mod scenarios;
 mod search_licensing;
+mod slow_clients;
 mod story_http;
 mod todo_interop;

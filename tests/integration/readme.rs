@@ -184,3 +184,64 @@ async fn every_curl_example_of_the_readme_gives_the_answer_it_shows() {
         );
     }
 }
+
+/// The `(method, path)` pairs the README's ledger table documents.
+fn ledger_table_routes(readme: &str) -> std::collections::BTreeSet<(String, String)> {
+    let start = readme.find("## The licence ledger").expect("a ledger section");
+    let section = &readme[start..];
+    let end = section[3..].find("\n## ").map_or(section.len(), |i| i + 3);
+    let mut routes = std::collections::BTreeSet::new();
+    for line in section[..end].lines().filter(|l| l.starts_with("| `")) {
+        let cell = line.split(" | ").next().unwrap_or_default();
+        let words: Vec<String> = cell
+            .split(|c: char| c == '`' || c.is_whitespace() || c == '|')
+            .filter(|w| !w.is_empty() && *w != "/")
+            .map(str::to_string)
+            .collect();
+        let methods: Vec<&String> = words
+            .iter()
+            .filter(|w| ["GET", "POST", "PUT", "PATCH", "DELETE"].contains(&w.as_str()))
+            .collect();
+        let path = words
+            .iter()
+            .find(|w| w.starts_with("/v1/"))
+            .map(|p| p.split('[').next().unwrap_or(p).to_string());
+        if let Some(path) = path {
+            for m in methods {
+                routes.insert((m.clone(), path.clone()));
+            }
+        }
+    }
+    routes
+}
+
+#[tokio::test]
+async fn the_readme_ledger_table_lists_every_ledger_route_and_no_other() {
+    let readme = std::fs::read_to_string(repo_path("README.md")).unwrap();
+    let documented = ledger_table_routes(&readme);
+    let app = TestApp::licensing();
+    let req = axum::http::Request::builder()
+        .uri("/openapi.json")
+        .body(Body::empty())
+        .unwrap();
+    let (_, _, doc) = app.send(req).await;
+    let mut served = std::collections::BTreeSet::new();
+    for (path, item) in doc["paths"].as_object().unwrap() {
+        for (method, op) in item.as_object().unwrap() {
+            if op["tags"] == serde_json::json!(["ledger"]) {
+                served.insert((method.to_uppercase(), path.clone()));
+            }
+        }
+    }
+    assert!(!served.is_empty());
+    let missing: Vec<_> = served.difference(&documented).collect();
+    let extra: Vec<_> = documented.difference(&served).collect();
+    assert!(
+        missing.is_empty(),
+        "ledger routes the README's table does not list: {missing:?}"
+    );
+    assert!(
+        extra.is_empty(),
+        "README rows that name no ledger route: {extra:?}"
+    );
+}

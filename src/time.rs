@@ -11,9 +11,35 @@ pub const DAY: i64 = 86_400;
 
 /// Parses an RFC 3339 timestamp (`2026-01-31T09:00:00Z`, offsets allowed) into Unix seconds.
 pub fn parse(s: &str) -> Result<i64, String> {
-    s.parse::<jiff::Timestamp>()
-        .map(|t| t.as_second())
-        .map_err(|_| format!("`{s}` is not an RFC 3339 time such as `2026-01-31T09:00:00Z`"))
+    // A leap second (`23:59:60`) would be read as `23:59:59`: refuse it
+    // rather than change what the caller said.
+    if let Some((_, time)) = s.split_once(['T', 't', ' ']) {
+        if time.get(6..8) == Some("60") && time.get(5..6) == Some(":") {
+            return Err(format!(
+                "`{s}` is a leap second (`:60`), which this service does not take"
+            ));
+        }
+    }
+    match s.parse::<jiff::Timestamp>() {
+        Ok(t) => Ok(t.as_second()),
+        Err(_) => {
+            let looks_like_a_time = s.len() >= 20
+                && s.as_bytes().get(4) == Some(&b'-')
+                && s.contains(['T', 't'])
+                && !s.starts_with(['-', '+']);
+            if looks_like_a_time
+                && jiff::civil::DateTime::strptime("%Y-%m-%dT%H:%M:%S", s.get(..19).unwrap_or(s)).is_ok()
+            {
+                Err(format!(
+                    "`{s}` is outside the times this service takes: from 0001-01-01T00:00:00Z to 9999-12-30T22:00:00Z"
+                ))
+            } else {
+                Err(format!(
+                    "`{s}` is not an RFC 3339 time such as `2026-01-31T09:00:00Z`"
+                ))
+            }
+        }
+    }
 }
 
 /// Formats Unix seconds as an RFC 3339 UTC string.
@@ -102,6 +128,17 @@ mod tests {
         let secs = parse("2026-01-31T09:00:00Z").unwrap();
         assert_eq!(format(secs), "2026-01-31T09:00:00Z");
         assert_eq!(parse("2026-01-31T10:00:00+01:00").unwrap(), secs);
+    }
+
+    #[test]
+    fn a_leap_second_is_refused_and_far_years_get_the_range() {
+        assert!(parse("9999-12-30T21:59:59Z").is_ok());
+        let leap = parse("2026-06-30T23:59:60Z").unwrap_err();
+        assert!(leap.contains("leap second"), "{leap}");
+        let far = parse("9999-12-31T23:59:59Z").unwrap_err();
+        assert!(far.contains("9999-12-30T22:00:00Z"), "{far}");
+        let bad = parse("2026-13-01T00:00:00Z").unwrap_err();
+        assert!(bad.contains("RFC 3339"), "{bad}");
     }
 
     #[test]

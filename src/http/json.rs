@@ -64,7 +64,71 @@ pub fn parse<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
         message: format!("the body is not valid JSON: {e}"),
         field: None,
     })?;
+    // JSON parsers disagree on `{"a": 1, "a": 2}` (first or last wins): a
+    // body that says two things is refused rather than read one way.
+    let mut de = serde_json::Deserializer::from_slice(bytes);
+    serde::de::DeserializeSeed::deserialize(NoDuplicates, &mut de).map_err(|e| ApiError::BadRequest {
+        code: "duplicate_key",
+        message: e
+            .to_string()
+            .split(" at line ")
+            .next()
+            .unwrap_or_default()
+            .to_string(),
+        field: None,
+    })?;
     from_value(value)
+}
+
+/// Walks a JSON document and fails on an object that names a key twice.
+struct NoDuplicates;
+
+impl<'de> serde::de::DeserializeSeed<'de> for NoDuplicates {
+    type Value = ();
+    fn deserialize<D: serde::Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
+        d.deserialize_any(NoDuplicates)
+    }
+}
+
+impl<'de> serde::de::Visitor<'de> for NoDuplicates {
+    type Value = ();
+    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("JSON")
+    }
+    fn visit_bool<E>(self, _: bool) -> Result<(), E> {
+        Ok(())
+    }
+    fn visit_i64<E>(self, _: i64) -> Result<(), E> {
+        Ok(())
+    }
+    fn visit_u64<E>(self, _: u64) -> Result<(), E> {
+        Ok(())
+    }
+    fn visit_f64<E>(self, _: f64) -> Result<(), E> {
+        Ok(())
+    }
+    fn visit_str<E>(self, _: &str) -> Result<(), E> {
+        Ok(())
+    }
+    fn visit_unit<E>(self) -> Result<(), E> {
+        Ok(())
+    }
+    fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
+        while seq.next_element_seed(NoDuplicates)?.is_some() {}
+        Ok(())
+    }
+    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
+        let mut seen = std::collections::HashSet::new();
+        while let Some(key) = map.next_key::<std::borrow::Cow<'de, str>>()? {
+            if !seen.insert(key.clone()) {
+                return Err(serde::de::Error::custom(format!(
+                    "the key `{key}` appears twice in one object; send each key once"
+                )));
+            }
+            map.next_value_seed(NoDuplicates)?;
+        }
+        Ok(())
+    }
 }
 
 /// Turns a parsed JSON value into `T`, naming where it went wrong.
@@ -107,5 +171,27 @@ where
             return Err(ApiError::bad_request("the body must be a JSON object"));
         }
         from_value(value).map(JsonObject)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_key_named_twice_is_refused_and_nesting_is_checked_too() {
+        let ok: Result<Value, ApiError> = parse(br#"{"a": 1, "b": {"a": 2}, "c": [{"a": 1}, {"a": 2}]}"#);
+        assert!(ok.is_ok());
+        for body in [
+            &br#"{"a": 1, "a": 2}"#[..],
+            br#"{"s": {"x": 1, "x": 1}}"#,
+            br#"[{"k": "v", "k": "w"}]"#,
+        ] {
+            let err = parse::<Value>(body).unwrap_err();
+            assert!(
+                matches!(&err, ApiError::BadRequest { code: "duplicate_key", message, .. } if message.contains("twice")),
+                "{err:?}"
+            );
+        }
     }
 }

@@ -121,11 +121,60 @@ pub struct ByOnly {
 }
 
 /// An operator number, given as a string or a non-negative integer.
-#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[derive(Debug, Clone, ToSchema)]
 #[serde(untagged)]
 pub enum NumberInput {
     Text(String),
     Integer(u64),
+}
+
+impl<'de> Deserialize<'de> for NumberInput {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct Visitor;
+        impl serde::de::Visitor<'_> for Visitor {
+            type Value = NumberInput;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a string or a whole number of at least 0")
+            }
+            fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<NumberInput, E> {
+                Ok(NumberInput::Text(v.to_string()))
+            }
+            fn visit_u64<E: serde::de::Error>(self, v: u64) -> Result<NumberInput, E> {
+                Ok(NumberInput::Integer(v))
+            }
+            fn visit_i64<E: serde::de::Error>(self, v: i64) -> Result<NumberInput, E> {
+                u64::try_from(v)
+                    .map(NumberInput::Integer)
+                    .map_err(|_| E::custom("must be a string or a whole number of at least 0"))
+            }
+            fn visit_f64<E: serde::de::Error>(self, v: f64) -> Result<NumberInput, E> {
+                if v.fract() == 0.0 && (0.0..=9.007_199_254_740_992e15).contains(&v) {
+                    Ok(NumberInput::Integer(v as u64))
+                } else {
+                    Err(E::custom("must be a string or a whole number of at least 0"))
+                }
+            }
+        }
+        d.deserialize_any(Visitor)
+    }
+}
+
+/// Characters a person cannot see that change how text reads: bidirectional
+/// overrides and isolates, zero-width characters, the byte-order mark, soft
+/// hyphens. An id or name holding one could pass for another.
+pub fn invisible(c: char) -> bool {
+    matches!(
+        c,
+        '\u{00AD}'
+            | '\u{061C}'
+            | '\u{180E}'
+            | '\u{200B}'..='\u{200F}'
+            | '\u{202A}'..='\u{202E}'
+            | '\u{2060}'..='\u{2064}'
+            | '\u{2066}'..='\u{206F}'
+            | '\u{FEFF}'
+            | '\u{FFF9}'..='\u{FFFB}'
+    )
 }
 
 impl NumberInput {
@@ -134,7 +183,7 @@ impl NumberInput {
             NumberInput::Text(s) => s.trim().to_string(),
             NumberInput::Integer(n) => n.to_string(),
         };
-        if s.is_empty() || s.chars().count() > 32 || s.chars().any(char::is_control) {
+        if s.is_empty() || s.chars().count() > 32 || s.chars().any(|c| c.is_control() || invisible(c)) {
             return Err(LedgerError::invalid(
                 "number",
                 "`number` must be 1 to 32 printable characters",
@@ -206,16 +255,26 @@ pub fn id(field: &str, v: &str) -> Result<String, LedgerError> {
             format!("`{field}` must be 1 to 128 characters without spaces or control characters"),
         ));
     }
+    if v.chars().any(invisible) {
+        return Err(LedgerError::invalid(
+            field,
+            format!(
+                "`{field}` holds an invisible character (a bidirectional or zero-width mark); ids must read as they are"
+            ),
+        ));
+    }
     Ok(v.to_string())
 }
 
 /// A display name: 1 to 200 characters after trimming.
 pub fn name(field: &str, v: &str) -> Result<String, LedgerError> {
     let t = v.trim();
-    if t.is_empty() || t.chars().count() > 200 || t.chars().any(char::is_control) {
+    if t.is_empty() || t.chars().count() > 200 || t.chars().any(|c| c.is_control() || invisible(c)) {
         return Err(LedgerError::invalid(
             field,
-            format!("`{field}` must be 1 to 200 printable characters"),
+            format!(
+                "`{field}` must be 1 to 200 printable characters, without bidirectional or zero-width marks"
+            ),
         ));
     }
     Ok(t.to_string())
@@ -227,7 +286,9 @@ pub fn email(field: &str, v: &str) -> Result<String, LedgerError> {
         && t.split_once('@').is_some_and(|(local, domain)| {
             !local.is_empty() && domain.contains('.') && !domain.starts_with('.') && !domain.ends_with('.')
         })
-        && !t.chars().any(char::is_whitespace);
+        && !t
+            .chars()
+            .any(|c| c.is_whitespace() || c.is_control() || invisible(c));
     if !ok {
         return Err(LedgerError::invalid(
             field,

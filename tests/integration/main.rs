@@ -10,6 +10,7 @@ mod authoring;
 mod authzen_conformance;
 mod concurrency;
 mod durability;
+mod error_language;
 mod hostile_input;
 mod ledger_api;
 mod ledger_facts;

@@ -302,9 +302,11 @@ async fn a_write_on_one_node_changes_decisions_on_another_within_the_bound() {
             );
             break;
         }
+        // The bound (100 ms p99) is measured by `cargo bench --bench scaleout`;
+        // here, on a loaded CI machine, only that it comes.
         assert!(
-            started.elapsed() < Duration::from_secs(2),
-            "node C still denies 2 s after the write on node A: {answer}"
+            started.elapsed() < Duration::from_secs(5),
+            "node C still denies 5 s after the write on node A: {answer}"
         );
         tokio::time::sleep(Duration::from_millis(2)).await;
     }
@@ -339,9 +341,11 @@ async fn a_node_killed_with_sigkill_loses_nothing_acknowledged_and_the_others_ke
     let b = nodes[1].addr;
     // Writes on A and B, as fast as they come, while B is killed.
     let stop = Arc::new(AtomicBool::new(false));
+    let on_b = Arc::new(std::sync::atomic::AtomicUsize::new(0));
     let mut writers = Vec::new();
     for (w, addr) in [(0usize, a), (1, b), (2, b)] {
         let stop = stop.clone();
+        let on_b = on_b.clone();
         writers.push(tokio::spawn(async move {
             let mut acknowledged = Vec::new();
             let mut i = 0;
@@ -358,13 +362,24 @@ async fn a_node_killed_with_sigkill_loses_nothing_acknowledged_and_the_others_ke
                 .await
                 {
                     acknowledged.push(id);
+                    if w > 0 {
+                        on_b.fetch_add(1, Ordering::SeqCst);
+                    }
                 }
                 i += 1;
             }
             acknowledged
         }));
     }
-    tokio::time::sleep(Duration::from_millis(300)).await;
+    // Kill B in the middle of its writes: once it has acknowledged some.
+    let started = Instant::now();
+    while on_b.load(Ordering::SeqCst) < 5 {
+        assert!(
+            started.elapsed() < Duration::from_secs(30),
+            "node B acknowledged no write in 30 s"
+        );
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
     nodes[1].kill();
     // A and C keep answering decisions and writes.
     for node in [&nodes[0], &nodes[2]] {

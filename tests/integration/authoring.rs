@@ -355,3 +355,53 @@ async fn replay_finds_exactly_the_flips_of_a_grace_period_cut_from_30_to_15_days
         assert_eq!(f.policies, vec!["payment.locked".to_string()]);
     }
 }
+
+/// `turnstile validate` runs every check `serve` runs: a schema whose ledger
+/// type does not fit what the ledger builds fails validation, naming the
+/// attribute and the type expected, as `serve` would refuse it.
+#[test]
+fn validate_refuses_a_schema_the_ledger_cannot_serve_naming_the_attribute() {
+    let dir = pack_copy();
+    edit(
+        dir.path(),
+        "schema.cedarschema",
+        "  licensed: Bool,",
+        "  licensed: Bool,\n  nickname: String,",
+    );
+    // The pack alone is valid Cedar...
+    turnstile::policy::PolicyPack::load(dir.path()).unwrap();
+    // ...but not what the ledger builds.
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_turnstile"))
+        .args(["validate", "--policies"])
+        .arg(dir.path())
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("`User`") && err.contains("nickname"), "{err}");
+}
+
+/// `turnstile import` names the entity, the attribute and the line of a
+/// refused entity.
+#[test]
+fn import_names_the_entity_the_attribute_and_the_line_it_refuses() {
+    let tmp = tempfile::tempdir().unwrap();
+    let file = tmp.path().join("entities.json");
+    std::fs::write(
+        &file,
+        "[\n  {\"uid\": {\"type\": \"user\", \"id\": \"alice\"}, \"attrs\": {}, \"parents\": []},\n  {\"uid\": {\"type\": \"record\", \"id\": \"r1\"}, \"attrs\": {\"status\": 7}, \"parents\": []}\n]\n",
+    )
+    .unwrap();
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_turnstile"))
+        .args(["import", "--db"])
+        .arg(tmp.path().join("t.db"))
+        .arg("--policies")
+        .arg(crate::common::repo_path("fixtures/authzen"))
+        .arg(&file)
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("entities.json:3:"), "{err}");
+    assert!(err.contains("record::\"r1\"") && err.contains("status"), "{err}");
+}

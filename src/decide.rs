@@ -260,11 +260,11 @@ impl Engine {
     /// Fails when the data this node holds is older than it may answer from.
     pub(crate) fn fresh_enough(&self) -> Result<(), DecideError> {
         let max = self.max_staleness_ms.load(std::sync::atomic::Ordering::Relaxed);
-        let status = self.store.status();
-        if status.staleness_ms > max {
+        let staleness_ms = self.store.staleness_ms();
+        if staleness_ms > max {
             return Err(DecideError::Stale(format!(
                 "this node has not heard from the database for {:.1} s (more than the {:.1} s it may answer from cached data); try another node or retry shortly",
-                status.staleness_ms as f64 / 1000.0,
+                staleness_ms as f64 / 1000.0,
                 max as f64 / 1000.0
             )));
         }

@@ -751,6 +751,15 @@ impl Store {
         }
     }
 
+    /// How long ago the database last confirmed this node's caches current,
+    /// in milliseconds (0 on SQLite). Cheap: decisions ask it every time.
+    pub fn staleness_ms(&self) -> u64 {
+        match &*self.backend {
+            Backend::Sqlite(_) => 0,
+            Backend::Postgres(p) => p.staleness_ms(),
+        }
+    }
+
     /// Waits until this node has seen data revision `revision` (its caches
     /// know every change up to it), at most `timeout`. Blocking.
     pub fn wait_for_revision(&self, revision: u64, timeout: std::time::Duration) -> Result<bool, StoreError> {

@@ -272,10 +272,46 @@ pub fn read(path: &Path) -> Result<Scenario, ScenarioError> {
         path: path.display().to_string(),
         source,
     })?;
-    serde_yaml_ng::from_str(&text).map_err(|e| ScenarioError::Parse {
+    let scenario: Scenario = serde_yaml_ng::from_str(&text).map_err(|e| ScenarioError::Parse {
         path: path.display().to_string(),
         message: e.to_string(),
-    })
+    })?;
+    check_steps(&scenario).map_err(|message| ScenarioError::Parse {
+        path: path.display().to_string(),
+        message,
+    })?;
+    Ok(scenario)
+}
+
+/// A step that cannot fail is refused: a decision step must say which
+/// decision it expects, an HTTP step which status, and an HTTP method must be
+/// one the API has (a typo is not quietly a GET).
+fn check_steps(scenario: &Scenario) -> Result<(), String> {
+    for (i, step) in scenario.steps.iter().enumerate() {
+        let at = format!("step {} (`{}`)", i + 1, step.name);
+        if step.evaluate.is_some() && step.expect.decision.is_none() {
+            return Err(format!("{at} evaluates but expects no `decision`"));
+        }
+        if step.evaluations.is_some() && step.expect.decisions.is_none() {
+            return Err(format!("{at} sends a batch but expects no `decisions`"));
+        }
+        if let Some(h) = &step.http {
+            let m = h.method.to_ascii_uppercase();
+            if !["GET", "POST", "PUT", "PATCH", "DELETE"].contains(&m.as_str()) {
+                return Err(format!(
+                    "{at}: `{}` is not an HTTP method of the API (GET, POST, PUT, PATCH, DELETE)",
+                    h.method
+                ));
+            }
+            if step.expect.status.is_none() && step.expect.body.is_none() && step.expect.decision.is_none() {
+                return Err(format!(
+                    "{at} calls `{} {}` but expects no `status` or `body`",
+                    h.method, h.path
+                ));
+            }
+        }
+    }
+    Ok(())
 }
 
 /// The scenario files of a directory, sorted.
@@ -360,7 +396,8 @@ async fn run_step(router: &axum::Router, step: &Step) -> CaseOutcome {
             Some(b.clone()),
         ),
         (None, None, Some(h)) => (
-            Method::from_bytes(h.method.to_ascii_uppercase().as_bytes()).unwrap_or(Method::GET),
+            // Checked when the file was read: one of the API's methods.
+            Method::from_bytes(h.method.to_ascii_uppercase().as_bytes()).unwrap_or(Method::OPTIONS),
             h.path.clone(),
             h.body.clone(),
         ),

@@ -19,6 +19,7 @@ mod multi_node;
 mod openapi;
 mod operations;
 mod readme;
+mod sabotage;
 mod scenarios;
 mod search_licensing;
 mod slow_clients;

@@ -1,0 +1,85 @@
+//! The suite notices what it should: a policy pack with the shop-floor seat
+//! rule deleted makes the seat scenarios fail, naming the rule; a scenario
+//! step that cannot fail, or that names a method the API does not have, is
+//! refused with its file and step.
+
+use turnstile::policy::PolicyPack;
+use turnstile::scenario;
+
+use crate::common::repo_path;
+
+/// A copy of the licensing pack with `remove` deleted from `file`.
+fn sabotaged(file: &str, remove: &str) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    for entry in std::fs::read_dir(repo_path("policies")).unwrap() {
+        let entry = entry.unwrap();
+        std::fs::copy(entry.path(), dir.path().join(entry.file_name())).unwrap();
+    }
+    let path = dir.path().join(file);
+    let text = std::fs::read_to_string(&path).unwrap();
+    assert!(
+        text.contains(remove),
+        "the pack still holds what the sabotage removes"
+    );
+    std::fs::write(&path, text.replace(remove, "")).unwrap();
+    dir
+}
+
+#[tokio::test]
+async fn dropping_the_seats_forbid_makes_the_seat_scenarios_fail_naming_the_rule() {
+    let text = std::fs::read_to_string(repo_path("policies/operators.cedar")).unwrap();
+    let start = text.find("@id(\"operators.seats_exhausted\")").unwrap();
+    let end = start + text[start..].find("};").unwrap() + 2;
+    let dir = sabotaged("operators.cedar", &text[start..end]);
+    let pack = PolicyPack::load(dir.path()).expect("the pack without the rule is still valid Cedar");
+    let outcome = scenario::run_file(&repo_path("fixtures/scenarios/r05_shop_floor_seats.yaml"), pack)
+        .await
+        .unwrap();
+    let failures: Vec<String> = outcome.cases.iter().flat_map(|c| c.failures.clone()).collect();
+    assert!(
+        !failures.is_empty(),
+        "the seat scenarios pass without the seat rule"
+    );
+    assert!(
+        failures
+            .iter()
+            .any(|f| f.contains("operators.seats_exhausted") || f.contains("seats_exhausted")),
+        "no failure names the missing rule: {failures:#?}"
+    );
+}
+
+fn scenario_file(dir: &std::path::Path, steps: &str) -> std::path::PathBuf {
+    let path = dir.join("s.yaml");
+    std::fs::write(
+        &path,
+        format!("description: sabotage\nnow: 2026-01-01T00:00:00Z\ngiven: {{}}\nsteps:\n{steps}"),
+    )
+    .unwrap();
+    path
+}
+
+#[test]
+fn a_step_that_expects_no_decision_or_names_no_real_method_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    for (steps, says) in [
+        (
+            "  - name: asks and expects nothing\n    evaluate: {subject: {type: User, id: a}, action: {name: view}, resource: {type: Category, id: reports}}\n",
+            "expects no `decision`",
+        ),
+        (
+            "  - name: a typo\n    http: {method: GTE, path: /v1/accounts/a}\n    expect: {status: 404}\n",
+            "`GTE` is not an HTTP method",
+        ),
+        (
+            "  - name: calls and expects nothing\n    http: {method: GET, path: /v1/accounts/a}\n",
+            "expects no `status`",
+        ),
+    ] {
+        let path = scenario_file(dir.path(), steps);
+        let err = scenario::read(&path).unwrap_err().to_string();
+        assert!(
+            err.contains("s.yaml") && err.contains("step 1") && err.contains(says),
+            "{err}"
+        );
+    }
+}

@@ -5,7 +5,7 @@ use cedar_policy::Entities;
 use serde_json::Value;
 
 use crate::policy::PolicyPack;
-use crate::store::{Store, StoreError, Tx, scope};
+use crate::store::{Store, StoreError, Tx};
 
 /// Why entities were refused; nothing was stored.
 #[derive(Debug, thiserror::Error)]
@@ -148,7 +148,6 @@ pub fn store_rows(tx: &mut Tx<'_>, rows: &[Row]) -> Result<usize, StoreError> {
     for r in rows {
         tx.put_entity(&r.ty, &r.id, &r.json)?;
     }
-    tx.touch(scope::GENERIC.to_string());
     Ok(rows.len())
 }
 

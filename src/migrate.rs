@@ -12,7 +12,7 @@ use serde::Serialize;
 
 use crate::decide::{Engine, Query, Target};
 use crate::policy::{PackError, PolicyPack};
-use crate::store::{Cell, Store, StoreError, TABLES, scope};
+use crate::store::{Cell, Store, StoreError, TABLES};
 use crate::time::Clock;
 
 /// Rows copied per write transaction.
@@ -98,17 +98,8 @@ pub fn migrate(
                 break;
             }
             let n = rows.len();
-            let tenants: Vec<String> = tenants_of(table.name, &rows);
-            to.write_blocking(move |tx| -> Result<(), StoreError> {
-                tx.load(table, &rows)?;
-                for t in &tenants {
-                    tx.touch(scope::tenant(t));
-                }
-                if table.name == "entities" {
-                    tx.touch(scope::GENERIC.to_string());
-                }
-                Ok(())
-            })?;
+            // The load records the tenants it fills: their caches go stale.
+            to.write_blocking(move |tx| tx.load(table, &rows))?;
             bar.inc(n as u64);
             offset += i64::try_from(n).unwrap_or(CHUNK);
             if (n as i64) < CHUNK {
@@ -134,26 +125,6 @@ pub fn migrate(
         differing,
         seconds: started.elapsed().as_secs_f64(),
     })
-}
-
-/// The tenants copied rows belong to (their caches must not outlive the copy).
-fn tenants_of(table: &str, rows: &[Vec<Cell>]) -> Vec<String> {
-    let column = match table {
-        "tenants" => 0,
-        "hubs" => 0,
-        "subscriptions" | "users" | "operators" | "deactivations" => 1,
-        _ => return Vec::new(),
-    };
-    let mut out: Vec<String> = rows
-        .iter()
-        .filter_map(|r| match r.get(column) {
-            Some(Cell::Text(t)) => Some(t.clone()),
-            _ => None,
-        })
-        .collect();
-    out.sort();
-    out.dedup();
-    out
 }
 
 /// Asks both databases the same decisions: for users spread over the ledger,

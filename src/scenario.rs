@@ -662,7 +662,6 @@ fn load_given(tx: &mut Tx<'_>, g: &Given, now: i64, pack: &PolicyPack) -> Result
             )
             .map_err(|err| e("hub of tenant", &t.id, err))?;
         }
-        tx.touch(crate::store::scope::tenant(&t.id));
     }
     for s in &g.subscriptions {
         tx.insert_subscription(&SubscriptionRow {

@@ -18,7 +18,7 @@ use crate::store::rows::{
     AccountRow, BUILTIN_ROLES, HubRow, OperatorRow, RoleRow, SubscriptionRow, TenantFacts, TenantRow,
     UserRow, is_conflict,
 };
-use crate::store::{Conn, StoreError, Tx, scope};
+use crate::store::{Conn, StoreError, Tx};
 
 /// `POST /v1/accounts/{account}/hubs` answers this.
 #[derive(Debug, Serialize, utoipa::ToSchema)]
@@ -190,8 +190,6 @@ impl Ledger {
             };
             tx.insert_tenant(&row)
                 .map_err(|e| conflict_or(e, "id", format!("tenant `{id}` already exists")))?;
-            tx.touch(scope::tenant(&id));
-            tx.touch(scope::account(&account));
             let f = facts(tx, &id, now)?;
             let pack = engine.pack();
             Ok(TenantView::new(&f, status::trial_ends_at(&pack, &f)))
@@ -254,7 +252,6 @@ impl Ledger {
                     created_at: now,
                 },
             )?;
-            tx.touch(scope::tenant(&tenant_id));
             let plan = reconcile::run(tx, &tenant_id, now)?;
             let f = facts(tx, &tenant_id, now)?;
             Ok(HubCreated {
@@ -303,7 +300,6 @@ impl Ledger {
                 created_at: now,
             };
             row.number = tx.insert_subscription(&row)?;
-            tx.touch(scope::tenant(&tenant));
             let f = facts(tx, &tenant, now)?;
             Ok(SubscriptionView::new(
                 &row,
@@ -358,7 +354,6 @@ impl Ledger {
                 ));
             }
             tx.set_subscription_term(number, ends_at, quantity)?;
-            tx.touch(scope::tenant(&tenant));
             let plan = reconcile::run(tx, &tenant, now)?;
             let row = tx.subscription(number)?
                 .ok_or_else(|| LedgerError::NotFound(format!("subscription {number}")))?;
@@ -400,7 +395,6 @@ impl Ledger {
                 })?;
             if s.paid_at.is_none() {
                 tx.set_subscription_paid(number, now)?;
-                tx.touch(scope::tenant(&tenant));
             }
             let row = tx
                 .subscription(number)?
@@ -435,7 +429,6 @@ impl Ledger {
             };
             tx.insert_role(&tenant, &role)
                 .map_err(|e| conflict_or(e, "name", format!("role `{name}` already exists")))?;
-            tx.touch(scope::tenant(&tenant));
             Ok(RoleView::from(&role))
         })
         .await
@@ -486,7 +479,6 @@ impl Ledger {
             };
             tx.insert_user(&row)
                 .map_err(|e| conflict_or(e, "id", format!("user `{id}` already exists")))?;
-            tx.touch(scope::tenant(&tenant));
             let f = facts(tx, &tenant, now)?;
             Ok(WithSeats {
                 item: UserView::from(&row),
@@ -552,7 +544,6 @@ impl Ledger {
                     tx.set_user_active(&id, active)?;
                 }
             }
-            tx.touch(scope::tenant(&tenant.id));
             Ok(UserView::from(&user_row(tx, &id)?))
         })
         .await
@@ -595,7 +586,6 @@ impl Ledger {
                 };
                 check(&engine, tx, now, &actor, action, Target::new("User", &user), None)?;
                 tx.set_license(&user, assign.then_some(now))?;
-                tx.touch(scope::tenant(&tenant.id));
             }
             let f = facts(tx, &tenant.id, now)?;
             Ok(WithSeats {
@@ -643,7 +633,6 @@ impl Ledger {
                 deactivation: None,
             };
             tx.insert_operator(&row)?;
-            tx.touch(scope::tenant(&tenant));
             let f = facts(tx, &tenant, now)?;
             Ok(WithSeats {
                 item: OperatorView::new(&row, true),
@@ -688,7 +677,6 @@ impl Ledger {
                     };
                     tx.insert_deactivation(&t.id, "operator", &id, &who, now)?;
                 }
-                tx.touch(scope::tenant(&t.id));
             }
             operator_view(tx, &operator_row(tx, &id)?)
         })
@@ -728,7 +716,6 @@ impl Ledger {
                 deactivation: None,
             };
             tx.insert_operator(&row)?;
-            tx.touch(scope::tenant(&u.tenant_id));
             Ok(OperatorView::new(&row, u.active))
         })
         .await
@@ -759,7 +746,6 @@ impl Ledger {
                 None,
             )?;
             tx.link_operator(&op, &user, &u.name)?;
-            tx.touch(scope::tenant(&o.tenant_id));
             operator_view(tx, &operator_row(tx, &op)?)
         })
         .await

@@ -14,7 +14,7 @@ use serde::Serialize;
 
 use super::LedgerError;
 use crate::store::rows::{OperatorRow, UserRow};
-use crate::store::{Conn, StoreError, Tx, scope};
+use crate::store::{Conn, StoreError, Tx};
 use crate::time;
 
 /// Seats of one kind against their use.
@@ -183,9 +183,6 @@ pub fn apply(tx: &mut Tx<'_>, plan: &Plan, now: i64) -> Result<(), StoreError> {
     for l in &plan.licenses {
         tx.set_license(&l.user, None)?;
         tx.insert_deactivation(&plan.tenant, "license", &l.user, &l.reason, now)?;
-    }
-    if !plan.is_empty() {
-        tx.touch(scope::tenant(&plan.tenant));
     }
     Ok(())
 }

@@ -211,6 +211,8 @@ pub struct Table {
     pub booleans: &'static [&'static str],
     /// A condition rows must meet to be copied (built-in roles are not).
     pub only: &'static str,
+    /// The column naming the tenant a row belongs to, if any.
+    pub tenant_column: Option<usize>,
 }
 
 /// Every table a ledger copy moves, parents before children.
@@ -220,6 +222,7 @@ pub const TABLES: &[Table] = &[
         columns: &["id", "name", "created_at"],
         order: "id",
         booleans: &[],
+        tenant_column: None,
         only: "TRUE",
     },
     Table {
@@ -227,6 +230,7 @@ pub const TABLES: &[Table] = &[
         columns: &["id", "account_id", "name", "created_at", "trial_days"],
         order: "id",
         booleans: &[],
+        tenant_column: Some(0),
         only: "TRUE",
     },
     Table {
@@ -234,6 +238,7 @@ pub const TABLES: &[Table] = &[
         columns: &["tenant_id", "name", "created_at"],
         order: "tenant_id",
         booleans: &[],
+        tenant_column: Some(0),
         only: "TRUE",
     },
     Table {
@@ -251,6 +256,7 @@ pub const TABLES: &[Table] = &[
         ],
         order: "number",
         booleans: &[],
+        tenant_column: Some(1),
         only: "TRUE",
     },
     Table {
@@ -258,6 +264,7 @@ pub const TABLES: &[Table] = &[
         columns: &["tenant_id", "name", "levels"],
         order: "tenant_id, name",
         booleans: &[],
+        tenant_column: Some(0),
         only: "tenant_id <> ''",
     },
     Table {
@@ -274,6 +281,7 @@ pub const TABLES: &[Table] = &[
         ],
         order: "id",
         booleans: &["active"],
+        tenant_column: Some(1),
         only: "TRUE",
     },
     Table {
@@ -289,6 +297,7 @@ pub const TABLES: &[Table] = &[
         ],
         order: "id",
         booleans: &["active"],
+        tenant_column: Some(1),
         only: "TRUE",
     },
     Table {
@@ -296,6 +305,7 @@ pub const TABLES: &[Table] = &[
         columns: &["id", "operator_id", "at"],
         order: "id",
         booleans: &[],
+        tenant_column: None,
         only: "TRUE",
     },
     Table {
@@ -303,6 +313,7 @@ pub const TABLES: &[Table] = &[
         columns: &["id", "tenant_id", "subject_kind", "subject_id", "reason", "at"],
         order: "id",
         booleans: &[],
+        tenant_column: Some(1),
         only: "TRUE",
     },
     Table {
@@ -310,6 +321,7 @@ pub const TABLES: &[Table] = &[
         columns: &["type", "id", "json"],
         order: "type, id",
         booleans: &[],
+        tenant_column: None,
         only: "TRUE",
     },
 ];
@@ -410,11 +422,6 @@ pub(crate) use conn_methods;
 /// Implements [`Conn`] for a guard by handing every call to what it derefs to.
 macro_rules! delegate {
     ($($name:ident($($arg:ident: $ty:ty),*) -> $ret:ty;)*) => {
-        impl Conn for Tx<'_> {
-            $(fn $name(&self, $($arg: $ty),*) -> Result<$ret, StoreError> {
-                self.conn.$name($($arg),*)
-            })*
-        }
         impl Conn for Reader<'_> {
             $(fn $name(&self, $($arg: $ty),*) -> Result<$ret, StoreError> {
                 (**self).$name($($arg),*)
@@ -424,6 +431,168 @@ macro_rules! delegate {
 }
 
 conn_methods!(delegate);
+
+/// Reads go straight through; every write records what it changes first.
+macro_rules! reads_through {
+    ($($name:ident($($arg:ident: $ty:ty),*) -> $ret:ty;)*) => {
+        $(fn $name(&self, $($arg: $ty),*) -> Result<$ret, StoreError> {
+            self.conn.$name($($arg),*)
+        })*
+    };
+}
+
+impl Conn for Tx<'_> {
+    reads_through! {
+        account(id: &str) -> Option<AccountRow>;
+        tenant(id: &str) -> Option<TenantRow>;
+        account_of_tenant(t: &str) -> Option<String>;
+        tenants_of_account(a: &str) -> Vec<TenantRow>;
+        tenant_facts(id: &str, now: i64) -> Option<TenantFacts>;
+        user(id: &str) -> Option<UserRow>;
+        users_of_tenant(t: &str) -> Vec<UserRow>;
+        role(t: &str, n: &str) -> Option<RoleRow>;
+        roles_of_tenant(t: &str) -> Vec<RoleRow>;
+        operator(id: &str) -> Option<OperatorRow>;
+        operators_of_tenant(t: &str) -> Vec<OperatorRow>;
+        operator_exists(id: &str) -> bool;
+        operator_number_taken(t: &str, n: &str) -> bool;
+        subscription(n: i64) -> Option<SubscriptionRow>;
+        subscriptions_of_tenant(t: &str) -> Vec<SubscriptionRow>;
+        tenants_with_ends_between(a: i64, b: i64) -> Vec<String>;
+        user_with_role(id: &str) -> Option<UserWithRole>;
+        operator_with_account(id: &str) -> Option<(OperatorRow, Option<String>)>;
+        entity_json(ty: &str, id: &str) -> Option<String>;
+        entities_page(ty: Option<&str>, a: Option<(&str, &str)>, l: usize) -> Vec<(String, String, String)>;
+        entity_count() -> i64;
+        candidates(ty: &str, l: bool, w: Within<'_>, a: &str, n: usize) -> Vec<String>;
+        ping() -> ();
+        swept_until(now: i64) -> i64;
+        set_swept_until(at: i64) -> ();
+        dump(table: &Table, offset: i64, limit: i64) -> Vec<Vec<Cell>>;
+        after_load() -> ();
+        count_rows(table: &Table) -> i64;
+    }
+
+    fn insert_account(&self, a: &AccountRow) -> Result<(), StoreError> {
+        self.touch(scope::account(&a.id));
+        self.conn.insert_account(a)
+    }
+
+    fn insert_tenant(&self, t: &TenantRow) -> Result<(), StoreError> {
+        self.touch_tenant(&t.id);
+        self.touch(scope::account(&t.account_id));
+        self.conn.insert_tenant(t)
+    }
+
+    fn insert_hub(&self, tenant: &str, hub: &HubRow) -> Result<(), StoreError> {
+        self.touch_tenant(tenant);
+        self.conn.insert_hub(tenant, hub)
+    }
+
+    fn insert_subscription(&self, s: &SubscriptionRow) -> Result<i64, StoreError> {
+        self.touch_tenant(&s.tenant_id);
+        self.conn.insert_subscription(s)
+    }
+
+    fn set_subscription_paid(&self, number: i64, at: i64) -> Result<(), StoreError> {
+        self.tenant_of_subscription(number)?;
+        self.conn.set_subscription_paid(number, at)
+    }
+
+    fn set_subscription_term(&self, number: i64, ends_at: i64, quantity: i64) -> Result<(), StoreError> {
+        self.tenant_of_subscription(number)?;
+        self.conn.set_subscription_term(number, ends_at, quantity)
+    }
+
+    fn insert_role(&self, tenant: &str, role: &RoleRow) -> Result<(), StoreError> {
+        self.touch_tenant(tenant);
+        self.conn.insert_role(tenant, role)
+    }
+
+    fn insert_user(&self, u: &UserRow) -> Result<(), StoreError> {
+        self.touch_tenant(&u.tenant_id);
+        self.conn.insert_user(u)
+    }
+
+    fn set_user_active(&self, id: &str, active: bool) -> Result<(), StoreError> {
+        self.tenant_of_user(id)?;
+        self.conn.set_user_active(id, active)
+    }
+
+    fn set_user_role(&self, id: &str, role: &str) -> Result<(), StoreError> {
+        self.tenant_of_user(id)?;
+        self.conn.set_user_role(id, role)
+    }
+
+    fn set_license(&self, id: &str, at: Option<i64>) -> Result<(), StoreError> {
+        self.tenant_of_user(id)?;
+        self.conn.set_license(id, at)
+    }
+
+    fn insert_operator(&self, o: &OperatorRow) -> Result<(), StoreError> {
+        self.touch_tenant(&o.tenant_id);
+        self.conn.insert_operator(o)
+    }
+
+    fn set_operator_active(&self, id: &str, active: bool) -> Result<(), StoreError> {
+        self.tenant_of_operator(id)?;
+        self.conn.set_operator_active(id, active)
+    }
+
+    fn link_operator(&self, id: &str, user: &str, name: &str) -> Result<(), StoreError> {
+        self.tenant_of_operator(id)?;
+        self.conn.link_operator(id, user, name)
+    }
+
+    fn insert_production(&self, operator: &str, at: i64) -> Result<i64, StoreError> {
+        self.tenant_of_operator(operator)?;
+        self.conn.insert_production(operator, at)
+    }
+
+    fn insert_deactivation(
+        &self,
+        tenant: &str,
+        subject_kind: &str,
+        subject_id: &str,
+        reason: &str,
+        at: i64,
+    ) -> Result<(), StoreError> {
+        self.touch_tenant(tenant);
+        self.conn
+            .insert_deactivation(tenant, subject_kind, subject_id, reason, at)
+    }
+
+    fn put_entity(&self, ty: &str, id: &str, json: &str) -> Result<(), StoreError> {
+        self.touch(scope::GENERIC.to_string());
+        self.conn.put_entity(ty, id, json)
+    }
+
+    fn delete_entity(&self, ty: &str, id: &str) -> Result<bool, StoreError> {
+        self.touch(scope::GENERIC.to_string());
+        self.conn.delete_entity(ty, id)
+    }
+
+    fn load(&self, table: &Table, rows: &[Vec<Cell>]) -> Result<(), StoreError> {
+        if table.name == "entities" {
+            self.touch(scope::GENERIC.to_string());
+        }
+        if let Some(column) = table.tenant_column {
+            for row in rows {
+                if let Some(Cell::Text(t)) = row.get(column) {
+                    self.touch_tenant(t);
+                }
+            }
+        }
+        if table.name == "accounts" {
+            for row in rows {
+                if let Some(Cell::Text(a)) = row.first() {
+                    self.touch(scope::account(a));
+                }
+            }
+        }
+        self.conn.load(table, rows)
+    }
+}
 
 /// Where the data lives, as `--db` / `TURNSTILE_DB` name it: a path or
 /// `sqlite:PATH` (the embedded default), or a `postgres://` URL.
@@ -611,28 +780,68 @@ impl Generations {
 
 /// The write transaction as a job sees it: the connection and the scopes the
 /// job changed.
+///
+/// Every write made through it records the cache scopes it changes (the
+/// tenant a row belongs to, its account, the generic entities), so no caller
+/// can forget to: the scopes are marked stale on this node when the
+/// transaction commits, and on every other node when they hear of it.
 pub struct Tx<'c> {
     conn: &'c dyn Conn,
-    touched: Vec<String>,
+    touched: std::cell::RefCell<Vec<String>>,
 }
 
 impl<'c> Tx<'c> {
     pub(crate) fn new(conn: &'c dyn Conn) -> Self {
         Self {
             conn,
-            touched: Vec::new(),
+            touched: std::cell::RefCell::new(Vec::new()),
         }
     }
 
     /// Records that this job changed `scope` (see [`scope`]).
-    pub fn touch(&mut self, scope: String) {
-        if !self.touched.contains(&scope) {
-            self.touched.push(scope);
+    fn touch(&self, scope: String) {
+        let mut touched = self.touched.borrow_mut();
+        if !touched.contains(&scope) {
+            touched.push(scope);
         }
     }
 
+    fn touch_tenant(&self, tenant: &str) {
+        self.touch(scope::tenant(tenant));
+    }
+
+    /// The tenant of a user, an operator or a subscription about to change.
+    fn tenant_of_user(&self, id: &str) -> Result<(), StoreError> {
+        if let Some(u) = self.conn.user(id)? {
+            self.touch_tenant(&u.tenant_id);
+        }
+        Ok(())
+    }
+
+    fn tenant_of_operator(&self, id: &str) -> Result<(), StoreError> {
+        if let Some((o, _)) = self.conn.operator_with_account(id)? {
+            self.touch_tenant(&o.tenant_id);
+        }
+        Ok(())
+    }
+
+    fn tenant_of_subscription(&self, number: i64) -> Result<(), StoreError> {
+        if let Some(s) = self.conn.subscription(number)? {
+            self.touch_tenant(&s.tenant_id);
+        }
+        Ok(())
+    }
+
     pub(crate) fn into_touched(self) -> Vec<String> {
-        self.touched
+        self.touched.into_inner()
+    }
+}
+
+#[cfg(test)]
+impl Tx<'_> {
+    /// Marks a scope changed without writing (store tests only).
+    pub(crate) fn touch_for_test(&self, scope: String) {
+        self.touch(scope);
     }
 }
 
@@ -880,6 +1089,9 @@ pub struct Options {
     pub pool_size: u32,
     /// How long one statement may run before the database cancels it.
     pub statement_timeout: std::time::Duration,
+    /// How long a request may wait for a connection (PostgreSQL): the
+    /// database gone or every connection busy, it then answers 503.
+    pub connect_timeout: std::time::Duration,
     /// How often a node polls the revision table when its change feed is
     /// down (and, more rarely, when it is up, to catch a lost notification).
     pub poll_every: std::time::Duration,
@@ -890,8 +1102,9 @@ pub struct Options {
 impl Default for Options {
     fn default() -> Self {
         Self {
-            pool_size: 16,
+            pool_size: 12,
             statement_timeout: std::time::Duration::from_secs(5),
+            connect_timeout: std::time::Duration::from_secs(5),
             poll_every: std::time::Duration::from_millis(500),
             node_id: default_node_id(),
         }

@@ -254,9 +254,9 @@ impl Postgres {
         let pool = r2d2::Pool::builder()
             .max_size(options.pool_size.max(2))
             .min_idle(Some(1))
-            // A decision waits this long at most for a connection when the
-            // database is gone: then 503.
-            .connection_timeout(Duration::from_secs(2))
+            // A request waits this long at most for a connection (the
+            // database gone, or every connection busy): then 503.
+            .connection_timeout(options.connect_timeout)
             .build(manager)
             .map_err(|e| open_err(e.to_string()))?;
         {

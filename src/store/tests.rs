@@ -76,7 +76,7 @@ fn a_write_bumps_the_generation_of_the_scopes_it_touched() {
         let before = store.generations().get("t:x");
         store
             .write_blocking(|tx| -> Result<(), StoreError> {
-                tx.touch(scope::tenant("x"));
+                tx.touch_for_test(scope::tenant("x"));
                 Ok(())
             })
             .unwrap();
@@ -185,4 +185,47 @@ fn postgres_is_reached_over_tls_when_the_url_requires_it() {
         .unwrap();
     assert!(store.read(|c| c.account("tls")).unwrap().is_some());
     store.close();
+}
+
+#[test]
+fn every_write_marks_the_tenant_it_changes_without_being_told() {
+    use super::rows::{TenantRow, UserRow};
+    for (store, _keep) in stores() {
+        store
+            .write_blocking(|tx| -> Result<(), StoreError> {
+                tx.insert_account(&account("a"))?;
+                tx.insert_tenant(&TenantRow {
+                    id: "t1".into(),
+                    account_id: "a".into(),
+                    name: "T".into(),
+                    created_at: 1,
+                    trial_days: None,
+                    hub: None,
+                })?;
+                tx.insert_user(&UserRow {
+                    id: "u1".into(),
+                    tenant_id: "t1".into(),
+                    name: "U".into(),
+                    email: "u@example.com".into(),
+                    role: "viewer".into(),
+                    active: true,
+                    licensed_at: None,
+                    created_at: 1,
+                    own_operator: None,
+                })
+            })
+            .unwrap();
+        let after_insert = store.generations().get("t:t1");
+        assert!(after_insert > 0, "{}", store.location());
+        assert!(store.generations().get("a:a") > 0);
+        // A write by the user's id alone still marks the user's tenant.
+        store.write_blocking(|tx| tx.set_license("u1", Some(5))).unwrap();
+        assert!(
+            store.generations().get("t:t1") > after_insert,
+            "{}",
+            store.location()
+        );
+        assert_eq!(store.generations().get("t:other"), 0);
+        store.close();
+    }
 }

@@ -47,7 +47,14 @@ pub fn fresh_store(dir: &Path) -> (Store, Option<turnstile::store::testing::Test
     if on_postgres() {
         let db = turnstile::store::testing::TestDatabase::create()
             .expect("TURNSTILE_TEST_BACKEND=postgres needs a reachable PostgreSQL (TURNSTILE_TEST_POSTGRES)");
-        let store = Store::open_at(&turnstile::store::Location::Postgres(db.url.clone())).unwrap();
+        // A small pool per app: many apps share one server in a test run.
+        let options = turnstile::store::Options {
+            pool_size: 4,
+            connect_timeout: std::time::Duration::from_secs(20),
+            ..turnstile::store::Options::default()
+        };
+        let store =
+            Store::open_with(&turnstile::store::Location::Postgres(db.url.clone()), &options).unwrap();
         (store, Some(db))
     } else {
         (Store::open(&dir.join("test.db")).unwrap(), None)

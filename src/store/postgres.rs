@@ -116,6 +116,18 @@ pub struct PgClient {
     statements: HashMap<&'static str, Statement>,
 }
 
+impl PgClient {
+    /// `sql` prepared once on this connection, then reused.
+    fn prepared(&mut self, sql: &'static str) -> Result<Statement, StoreError> {
+        if let Some(st) = self.statements.get(sql) {
+            return Ok(st.clone());
+        }
+        let st = self.client.prepare(sql).map_err(pg_err)?;
+        self.statements.insert(sql, st.clone());
+        Ok(st)
+    }
+}
+
 /// A client that closes on a thread of its own: the synchronous client blocks
 /// on a runtime when dropped, which must not happen on an async worker (a
 /// store dropped in async code, a test's end).
@@ -254,6 +266,9 @@ impl Postgres {
         let pool = r2d2::Pool::builder()
             .max_size(options.pool_size.max(2))
             .min_idle(Some(1))
+            // No validity round trip on every check-out: a connection that died
+            // fails its first query (503) and is then dropped as broken.
+            .test_on_check_out(false)
             // A request waits this long at most for a connection (the
             // database gone, or every connection busy): then 503.
             .connection_timeout(options.connect_timeout)
@@ -481,14 +496,10 @@ fn run_job(conn: &mut Pooled, job: Job, shared: &Shared, feed: &Feed, node: &str
     let begin = (|| -> Result<i64, StoreError> {
         conn.client.batch_execute("BEGIN").map_err(pg_err)?;
         // The ledger lock: held until commit, taken before anything is read.
-        let row = conn
-            .client
-            .query_one(
-                "UPDATE meta SET value = value + 1 WHERE key = 'data_revision' RETURNING value",
-                &[],
-            )
-            .map_err(pg_err)?;
-        Ok(row.get(0))
+        let st =
+            conn.prepared("UPDATE meta SET value = value + 1 WHERE key = 'data_revision' RETURNING value")?;
+        let row = conn.client.query_one(&st, &[]).map_err(pg_err)?;
+        get(&row, 0)
     })();
     let revision = match begin {
         Ok(r) => r,
@@ -518,11 +529,9 @@ fn run_job(conn: &mut Pooled, job: Job, shared: &Shared, feed: &Feed, node: &str
             .duration_since(std::time::UNIX_EPOCH)
             .map(|d| i64::try_from(d.as_secs()).unwrap_or(0))
             .unwrap_or(0);
+        let st = conn.prepared("INSERT INTO changes (revision, scopes, node, at) VALUES ($1, $2, $3, $4)")?;
         conn.client
-            .execute(
-                "INSERT INTO changes (revision, scopes, node, at) VALUES ($1, $2, $3, $4)",
-                &[&revision, &scopes, &node, &at],
-            )
+            .execute(&st, &[&revision, &scopes, &node, &at])
             .map_err(pg_err)?;
         if revision % 1000 == 0 {
             conn.client
@@ -532,8 +541,9 @@ fn run_job(conn: &mut Pooled, job: Job, shared: &Shared, feed: &Feed, node: &str
                 )
                 .map_err(pg_err)?;
         }
+        let st = conn.prepared("SELECT pg_notify($1, $2)")?;
         conn.client
-            .execute("SELECT pg_notify($1, $2)", &[&CHANNEL, &revision.to_string()])
+            .execute(&st, &[&CHANNEL, &revision.to_string()])
             .map_err(pg_err)?;
         conn.client.batch_execute("COMMIT").map_err(pg_err)
     })();

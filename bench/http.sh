@@ -3,9 +3,14 @@
 # one machine, with a real load generator (wrk). Prints both, and the ratio.
 #
 #   bench/http.sh [ENTITIES] [SECONDS] [CONNECTIONS]     (SERVE_FLAGS="--cache-entities N" ...)
+#   DB=postgres://postgres@127.0.0.1:5432/bench_http bench/http.sh ...   (the same, on PostgreSQL)
 #
 # Generates a ledger of ENTITIES entities (default 1000000) once under
-# target/bench-http/, serves it with the release build, and drives:
+# target/bench-http/, serves it with the release build, and drives the load
+# below. With DB set to a postgres:// URL (no query string), the node serves
+# that database instead: created if missing and filled once with a copy of the
+# same ledger (`turnstile migrate-data`, needs psql; a database that exists
+# unmarked must be empty, and is never dropped). The load:
 #   - POST /bench/echo             a bare axum JSON echo (the ceiling)
 #   - POST /access/v1/evaluation   a random user/operator of a random tenant
 #                                  (every entity of the ledger in play: the cache
@@ -29,12 +34,34 @@ mkdir -p "$OUT"
 command -v wrk >/dev/null || { echo "installing wrk"; apt-get install -y wrk >/dev/null 2>&1 || { echo "wrk is needed (apt-get install wrk)"; exit 1; }; }
 cargo build --release --quiet
 
-DB="$OUT/ledger-$ENTITIES.db"
-if [ ! -f "$DB.done" ]; then
-  rm -f "$DB" "$DB-wal" "$DB-shm"
-  target/release/turnstile bench-data --db "$DB" --entities "$ENTITIES" --now "$NOW"
-  touch "$DB.done"
+LEDGER="$OUT/ledger-$ENTITIES.db"
+if [ ! -f "$LEDGER.done" ]; then
+  rm -f "$LEDGER" "$LEDGER-wal" "$LEDGER-shm"
+  target/release/turnstile bench-data --db "$LEDGER" --entities "$ENTITIES" --now "$NOW"
+  touch "$LEDGER.done"
 fi
+SERVE_DB="$LEDGER"
+if [ -n "${DB:-}" ]; then
+  case "$DB" in
+    postgres://*|postgresql://*) ;;
+    *) echo "DB must be a postgres:// URL (without DB: a SQLite file under $OUT)"; exit 1 ;;
+  esac
+  command -v psql >/dev/null || { echo "psql is needed to prepare $DB"; exit 1; }
+  NAME=${DB##*/}
+  ADMIN="${DB%/*}/postgres"
+  MARK="turnstile bench-http ledger of $ENTITIES entities"
+  if [ -z "$(psql "$ADMIN" -Atc "SELECT 1 FROM pg_database WHERE datname = '$NAME'")" ]; then
+    psql "$ADMIN" -qc "CREATE DATABASE \"$NAME\""
+  fi
+  if [ "$(psql "$ADMIN" -Atc "SELECT shobj_description(oid, 'pg_database') FROM pg_database WHERE datname = '$NAME'")" != "$MARK" ]; then
+    echo "copying the ledger into $NAME (once)"
+    target/release/turnstile migrate-data --from "sqlite:$LEDGER" --to "$DB" --policies policies --sample 50 \
+      || { echo "the copy failed; drop $NAME (or empty it) and run again"; exit 1; }
+    psql "$ADMIN" -qc "COMMENT ON DATABASE \"$NAME\" IS '$MARK'"
+  fi
+  SERVE_DB="$DB"
+fi
+echo "backend: $(case "$SERVE_DB" in postgres*) echo "postgresql ($NAME)";; *) echo "sqlite ($SERVE_DB)";; esac), $ENTITIES entities"
 TENANTS=$(( ENTITIES / 80 )); [ "$TENANTS" -lt 1 ] && TENANTS=1
 
 cat > "$OUT/eval.lua" <<LUA
@@ -114,7 +141,7 @@ wrk.path = "/access/v1/evaluation"
 LUA
 
 START=$(date +%s%N)
-RUST_LOG=warn TURNSTILE_ADMIN_TOKEN=bench target/release/turnstile serve --addr "127.0.0.1:$PORT" --db "$DB" \
+RUST_LOG=warn TURNSTILE_ADMIN_TOKEN=bench target/release/turnstile serve --addr "127.0.0.1:$PORT" --db "$SERVE_DB" \
   --policies policies --no-watch --echo-route ${SERVE_FLAGS:-} > "$OUT/server.log" 2>&1 &
 PID=$!
 trap 'kill $PID 2>/dev/null || true' EXIT

@@ -522,6 +522,8 @@ async fn when_postgres_goes_away_nodes_refuse_what_they_cannot_answer_and_recove
     );
 
     proxy.cut();
+    // The proxy severs the open connections within 20 ms: let it.
+    tokio::time::sleep(Duration::from_millis(200)).await;
     // Decisions from warm caches for a bounded time (then 503, below).
     let (status, answer) = decide(&c, "ivy", "plant", None).await;
     assert_eq!(

@@ -88,25 +88,37 @@ impl Engine {
             .allowed)
     }
 
-    /// Whether an input entity is something: stored, or described by the
-    /// request's properties. An id the store does not hold, sent without
-    /// properties, finds nothing (AuthZEN search, c-4-6-1), though an
-    /// evaluation would take it as an entity without attributes.
-    fn known_input(&self, pack: &PolicyPack, now: i64, t: &Target) -> Result<bool, DecideError> {
-        if t.properties.as_ref().is_some_and(|p| !p.is_empty()) {
-            return Ok(true);
-        }
+    /// Where an input entity stands, in one lookup: stored (in a tenant, an
+    /// account or neither), described by the request's properties alone, or
+    /// unknown. An id the store does not hold, sent without properties, finds
+    /// nothing (AuthZEN search, c-4-6-1), though an evaluation would take it as
+    /// an entity without attributes.
+    fn input_scope(&self, pack: &PolicyPack, now: i64, t: &Target) -> Result<Scope, DecideError> {
         let Some(uid) = pack.entity_uid(&t.ty, &t.id) else {
-            return Ok(false);
+            return Ok(Scope::Unknown);
         };
+        let ledger = pack.ledger_types.contains(&t.ty);
         let mut slice = self.slicer().begin(pack, Source::Store(self.store()), now);
-        Ok(slice.root(&uid)?.is_some())
+        Ok(match slice.root(&uid)? {
+            Some(_) if ledger && t.ty == "Account" => Scope::Account(t.id.clone()),
+            Some(found) => found.tenant.clone().map_or(Scope::All, Scope::Tenant),
+            None if t.properties.as_ref().is_some_and(|p| !p.is_empty()) => {
+                if ledger {
+                    Scope::Described
+                } else {
+                    Scope::All
+                }
+            }
+            None => Scope::Unknown,
+        })
     }
 
     fn search_actions(&self, pack: &PolicyPack, now: i64, s: &Search) -> Result<Page, DecideError> {
         let q = &s.query;
-        if !self.known_input(pack, now, &q.subject)? || !self.known_input(pack, now, &q.resource)? {
-            return Ok(Page::default());
+        for input in [&q.subject, &q.resource] {
+            if matches!(self.input_scope(pack, now, input)?, Scope::Unknown) {
+                return Ok(Page::default());
+            }
         }
         let after = s.after.as_deref().unwrap_or("");
         let mut names: Vec<&String> = pack
@@ -159,21 +171,15 @@ impl Engine {
         if !searched_types.contains(&searched.ty) || !input_types.contains(&input.ty) {
             return Ok(page);
         }
-        if !self.known_input(pack, now, input)? {
-            return Ok(page);
-        }
         let ledger = pack.ledger_types.contains(&searched.ty);
-        // Where to look: the input entity's tenant (or account) for ledger types.
-        let scope = if ledger {
-            self.scope_of(pack, now, input)?
-        } else {
-            Scope::All
-        };
-        let within = match &scope {
-            Scope::Unknown => return Ok(page),
-            Scope::All => Within::All,
-            Scope::Tenant(t) => Within::Tenant(t),
-            Scope::Account(a) => Within::Account(a),
+        // Where to look: the input entity's tenant (or account) for ledger
+        // types; the whole type for the others.
+        let scope = self.input_scope(pack, now, input)?;
+        let within = match (&scope, ledger) {
+            (Scope::Unknown, _) | (Scope::Described, true) => return Ok(page),
+            (_, false) | (Scope::All, true) => Within::All,
+            (Scope::Tenant(t), true) => Within::Tenant(t),
+            (Scope::Account(a), true) => Within::Account(a),
         };
         let mut after = s.after.clone().unwrap_or_default();
         let reader = self.store().reader()?;
@@ -206,31 +212,12 @@ impl Engine {
             }
         }
     }
-
-    /// The tenant or account the ledger keeps the input entity in.
-    fn scope_of(&self, pack: &PolicyPack, now: i64, input: &Target) -> Result<Scope, DecideError> {
-        if pack.ledger_types.contains(&input.ty) && input.ty == "Account" {
-            return Ok(Scope::Account(input.id.clone()));
-        }
-        let Some(uid) = pack.entity_uid(&input.ty, &input.id) else {
-            return Ok(Scope::Unknown);
-        };
-        let mut slice = self.slicer().begin(pack, Source::Store(self.store()), now);
-        match slice.root(&uid)? {
-            Some(found) => Ok(match &found.tenant {
-                Some(t) => Scope::Tenant(t.clone()),
-                None => Scope::All,
-            }),
-            // Not stored: a generic input may still be described by its
-            // properties (it then belongs to no tenant); a ledger one is unknown.
-            None if pack.ledger_types.contains(&input.ty) => Ok(Scope::Unknown),
-            None => Ok(Scope::All),
-        }
-    }
 }
 
 enum Scope {
     Unknown,
+    /// Not stored: a ledger entity only described by the request (no tenant).
+    Described,
     All,
     Tenant(String),
     Account(String),

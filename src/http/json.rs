@@ -59,75 +59,90 @@ pub fn parse<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
             field: None,
         });
     }
-    let value: Value = serde_json::from_slice(bytes).map_err(|e| ApiError::BadRequest {
-        code: "malformed_json",
-        message: format!("the body is not valid JSON: {e}"),
-        field: None,
-    })?;
-    // JSON parsers disagree on `{"a": 1, "a": 2}` (first or last wins): a
+    // One pass builds the value and refuses an object naming a key twice:
+    // JSON parsers disagree on `{"a": 1, "a": 2}` (first or last wins), so a
     // body that says two things is refused rather than read one way.
     let mut de = serde_json::Deserializer::from_slice(bytes);
-    serde::de::DeserializeSeed::deserialize(NoDuplicates, &mut de).map_err(|e| ApiError::BadRequest {
-        code: "duplicate_key",
-        message: e
-            .to_string()
-            .split(" at line ")
-            .next()
-            .unwrap_or_default()
-            .to_string(),
-        field: None,
-    })?;
+    let value = serde::de::DeserializeSeed::deserialize(UniqueKeys, &mut de)
+        .and_then(|v| de.end().map(|()| v))
+        .map_err(|e| {
+            if e.classify() == serde_json::error::Category::Data {
+                ApiError::BadRequest {
+                    code: "duplicate_key",
+                    message: e
+                        .to_string()
+                        .split(" at line ")
+                        .next()
+                        .unwrap_or_default()
+                        .to_string(),
+                    field: None,
+                }
+            } else {
+                ApiError::BadRequest {
+                    code: "malformed_json",
+                    message: format!("the body is not valid JSON: {e}"),
+                    field: None,
+                }
+            }
+        })?;
     from_value(value)
 }
 
-/// Walks a JSON document and fails on an object that names a key twice.
-struct NoDuplicates;
+/// Builds a JSON value, failing on an object that names a key twice.
+struct UniqueKeys;
 
-impl<'de> serde::de::DeserializeSeed<'de> for NoDuplicates {
-    type Value = ();
-    fn deserialize<D: serde::Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
-        d.deserialize_any(NoDuplicates)
+impl<'de> serde::de::DeserializeSeed<'de> for UniqueKeys {
+    type Value = Value;
+    fn deserialize<D: serde::Deserializer<'de>>(self, d: D) -> Result<Value, D::Error> {
+        d.deserialize_any(UniqueKeys)
     }
 }
 
-impl<'de> serde::de::Visitor<'de> for NoDuplicates {
-    type Value = ();
+impl<'de> serde::de::Visitor<'de> for UniqueKeys {
+    type Value = Value;
     fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str("JSON")
     }
-    fn visit_bool<E>(self, _: bool) -> Result<(), E> {
-        Ok(())
+    fn visit_bool<E>(self, v: bool) -> Result<Value, E> {
+        Ok(Value::Bool(v))
     }
-    fn visit_i64<E>(self, _: i64) -> Result<(), E> {
-        Ok(())
+    fn visit_i64<E>(self, v: i64) -> Result<Value, E> {
+        Ok(Value::from(v))
     }
-    fn visit_u64<E>(self, _: u64) -> Result<(), E> {
-        Ok(())
+    fn visit_u64<E>(self, v: u64) -> Result<Value, E> {
+        Ok(Value::from(v))
     }
-    fn visit_f64<E>(self, _: f64) -> Result<(), E> {
-        Ok(())
+    fn visit_f64<E>(self, v: f64) -> Result<Value, E> {
+        Ok(serde_json::Number::from_f64(v).map_or(Value::Null, Value::Number))
     }
-    fn visit_str<E>(self, _: &str) -> Result<(), E> {
-        Ok(())
+    fn visit_str<E>(self, v: &str) -> Result<Value, E> {
+        Ok(Value::String(v.to_string()))
     }
-    fn visit_unit<E>(self) -> Result<(), E> {
-        Ok(())
+    fn visit_string<E>(self, v: String) -> Result<Value, E> {
+        Ok(Value::String(v))
     }
-    fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
-        while seq.next_element_seed(NoDuplicates)?.is_some() {}
-        Ok(())
+    fn visit_unit<E>(self) -> Result<Value, E> {
+        Ok(Value::Null)
     }
-    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
-        let mut seen = std::collections::HashSet::new();
-        while let Some(key) = map.next_key::<std::borrow::Cow<'de, str>>()? {
-            if !seen.insert(key.clone()) {
+    fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<Value, A::Error> {
+        let mut items = Vec::new();
+        while let Some(v) = seq.next_element_seed(UniqueKeys)? {
+            items.push(v);
+        }
+        Ok(Value::Array(items))
+    }
+    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<Value, A::Error> {
+        let mut out = serde_json::Map::new();
+        while let Some(key) = map.next_key::<String>()? {
+            if out.contains_key(&key) {
                 return Err(serde::de::Error::custom(format!(
                     "the key `{key}` appears twice in one object; send each key once"
                 )));
             }
-            map.next_value_seed(NoDuplicates)?;
+            let v = map.next_value_seed(UniqueKeys)?;
+            out.insert(key, v);
         }
-        Ok(())
+        Ok(Value::Object(out))
     }
 }
 

@@ -176,6 +176,12 @@ pub struct Step {
     /// Any HTTP call (ledger changes and reads).
     #[serde(default)]
     pub http: Option<HttpCall>,
+    /// A Cedar request asked of the pack with the entities given here, not
+    /// the ledger's: `principal` and `resource` (`{type, id}`), `action` (a
+    /// name), `context` and `entities` (Cedar JSON). `turnstile prove` writes
+    /// its counterexamples so.
+    #[serde(default)]
+    pub cedar: Option<Value>,
     #[serde(default)]
     pub expect: Expect,
 }
@@ -206,6 +212,9 @@ pub struct Expect {
     /// The kinds of the notices shown, exactly.
     #[serde(default)]
     pub notices: Option<Vec<String>>,
+    /// The evaluation errors, exactly (`[]`: none).
+    #[serde(default)]
+    pub errors: Option<Vec<String>>,
     /// The HTTP status.
     #[serde(default)]
     pub status: Option<u16>,
@@ -291,6 +300,9 @@ fn check_steps(scenario: &Scenario) -> Result<(), String> {
         let at = format!("step {} (`{}`)", i + 1, step.name);
         if step.evaluate.is_some() && step.expect.decision.is_none() {
             return Err(format!("{at} evaluates but expects no `decision`"));
+        }
+        if step.cedar.is_some() && step.expect.decision.is_none() && step.expect.errors.is_none() {
+            return Err(format!("{at} asks Cedar but expects no `decision` or `errors`"));
         }
         if step.evaluations.is_some() && step.expect.decisions.is_none() {
             return Err(format!("{at} sends a batch but expects no `decisions`"));
@@ -378,13 +390,40 @@ async fn run_on(
             // Time passing ends subscriptions: reconcile as the server's sweep would.
             state.ledger().sweep().await.map_err(|e| setup(e.to_string()))?;
         }
-        cases.push(run_step(&router, step).await);
+        cases.push(match &step.cedar {
+            Some(case) => run_cedar_step(&engine.pack(), step, case),
+            None => run_step(&router, step).await,
+        });
     }
     store.close();
     Ok(Outcome {
         file: path.to_path_buf(),
         cases,
     })
+}
+
+/// A `cedar` step: the pack asked directly, with the step's own entities.
+fn run_cedar_step(pack: &PolicyPack, step: &Step, case: &Value) -> CaseOutcome {
+    let (status, response) = match crate::prove::evaluate_case(pack, case) {
+        Ok(answer) => (200, answer),
+        Err(message) => (400, json!({"error": {"message": {"en": message}}})),
+    };
+    let mut outcome = CaseOutcome {
+        name: step.name.clone(),
+        failures: Vec::new(),
+        determining: determining(&response),
+        request: json!({"cedar": case}),
+        status,
+        response,
+    };
+    if step.evaluate.is_some() || step.evaluations.is_some() || step.http.is_some() {
+        outcome
+            .failures
+            .push("a `cedar` step cannot also `evaluate`, send `evaluations` or call `http`".into());
+    } else {
+        check(step, &mut outcome);
+    }
+    outcome
 }
 
 async fn run_step(router: &axum::Router, step: &Step) -> CaseOutcome {
@@ -565,6 +604,17 @@ fn check(step: &Step, out: &mut CaseOutcome) {
             failures.push(format!("expected notices {want:?}, got {got:?}"));
         }
     }
+    if let Some(want) = &e.errors {
+        expectations += 1;
+        let got: Vec<String> = r
+            .pointer("/context/errors")
+            .and_then(Value::as_array)
+            .map(|a| a.iter().filter_map(Value::as_str).map(str::to_string).collect())
+            .unwrap_or_default();
+        if &got != want {
+            failures.push(format!("expected errors {want:?}, got {got:?}"));
+        }
+    }
     if let Some(want) = &e.body {
         expectations += 1;
         if let Some(path) = mismatch(want, r, String::new()) {
@@ -620,11 +670,16 @@ fn mismatch(want: &Value, got: &Value, path: String) -> Option<String> {
                 None => Some(p),
             }
         }),
-        (Value::Array(w), Value::Array(g)) if w.len() == g.len() => w
-            .iter()
-            .zip(g)
-            .enumerate()
-            .find_map(|(i, (wv, gv))| mismatch(wv, gv, format!("{path}.{i}"))),
+        (Value::Array(w), Value::Array(g)) if w.len() == g.len() => {
+            w.iter().zip(g).enumerate().find_map(|(i, (wv, gv))| {
+                let p = if path.is_empty() {
+                    i.to_string()
+                } else {
+                    format!("{path}.{i}")
+                };
+                mismatch(wv, gv, p)
+            })
+        }
         (w, g) if w == g => None,
         _ => Some(path),
     }

@@ -447,13 +447,13 @@ impl Engine {
                 .map(|e| e.attrs.clone())
                 .unwrap_or_default();
             let kept = filter_record(&attrs, p, path).map_err(DecideError::BadInput)?;
-            if pack.property_mode(&t.ty) == PropertyMode::Ledger {
-                if let Some(key) = kept.keys().next() {
-                    return Err(DecideError::BadInput(format!(
-                        "`{path}.{key}` is a fact the licence ledger owns for `{}`: a request cannot set it",
-                        t.ty
-                    )));
-                }
+            if pack.property_mode(&t.ty) == PropertyMode::Ledger
+                && let Some(key) = kept.keys().next()
+            {
+                return Err(DecideError::BadInput(format!(
+                    "`{path}.{key}` is a fact the licence ledger owns for `{}`: a request cannot set it",
+                    t.ty
+                )));
             }
             Ok((!kept.is_empty()).then_some(kept))
         };
@@ -466,11 +466,10 @@ impl Engine {
         if let (Some(ap), Some(attr)) = (
             &q.action.properties,
             action_info.context.attrs.get("action_properties"),
-        ) {
-            if let Ty::Record(record) = &attr.ty {
-                let v = filter_record(record, ap, "action.properties").map_err(DecideError::BadInput)?;
-                ctx.insert("action_properties".into(), Value::Object(v));
-            }
+        ) && let Ty::Record(record) = &attr.ty
+        {
+            let v = filter_record(record, ap, "action.properties").map_err(DecideError::BadInput)?;
+            ctx.insert("action_properties".into(), Value::Object(v));
         }
 
         // The slice: reused whole when this triple was sliced before and
@@ -541,19 +540,19 @@ impl Engine {
                     .as_ref()
                     .and_then(|c| c.tenant.clone())
                     .or_else(|| r.as_ref().and_then(|c| c.tenant.clone()));
-                if let Some(id) = id {
-                    if let Some(uid) = pack.entity_uid(tenant_type, &id) {
-                        let cached = match &hit {
-                            Some(h) => h.tenant.clone(),
-                            None => slice.root(&uid)?,
-                        };
-                        fast.push(("tenant", Fact::Entity(uid.clone())));
-                        ctx.insert(
-                            "tenant".into(),
-                            serde_json::json!({"__entity": {"type": tenant_type, "id": id}}),
-                        );
-                        tenant = cached.map(|c| TenantRef { uid, id, cached: c });
-                    }
+                if let Some(id) = id
+                    && let Some(uid) = pack.entity_uid(tenant_type, &id)
+                {
+                    let cached = match &hit {
+                        Some(h) => h.tenant.clone(),
+                        None => slice.root(&uid)?,
+                    };
+                    fast.push(("tenant", Fact::Entity(uid.clone())));
+                    ctx.insert(
+                        "tenant".into(),
+                        serde_json::json!({"__entity": {"type": tenant_type, "id": id}}),
+                    );
+                    tenant = cached.map(|c| TenantRef { uid, id, cached: c });
                 }
                 if tenant.is_none() && attr.required {
                     d.unknown.push("the request concerns no known tenant".into());
@@ -615,11 +614,11 @@ impl Engine {
         let mut errors: Vec<String> = response.diagnostics().errors().map(|e| e.to_string()).collect();
         errors.sort();
         d.allowed = response.decision() == CedarDecision::Allow && errors.is_empty();
-        if !d.allowed {
-            if let Some((_, meta)) = pack.message_of(&reasons) {
-                d.message = Some(meta.messages.clone());
-                d.code = meta.code.clone();
-            }
+        if !d.allowed
+            && let Some((_, meta)) = pack.message_of(&reasons)
+        {
+            d.message = Some(meta.messages.clone());
+            d.code = meta.code.clone();
         }
         d.reasons = reasons;
         d.errors = errors;

@@ -155,14 +155,14 @@ fn compare(
         let mut offset = 0;
         while offset < total && queries.len() < sample {
             let row = from.read(|c| c.dump(t, offset, 1))?;
-            if let Some(row) = row.first() {
-                if let (Some(Cell::Text(id)), Some(Cell::Text(tenant))) = (row.first(), row.get(1)) {
-                    queries.push(Query::new(
-                        Target::new(subject, id.clone()),
-                        action,
-                        Target::new("Tenant", tenant.clone()),
-                    ));
-                }
+            if let Some(row) = row.first()
+                && let (Some(Cell::Text(id)), Some(Cell::Text(tenant))) = (row.first(), row.get(1))
+            {
+                queries.push(Query::new(
+                    Target::new(subject, id.clone()),
+                    action,
+                    Target::new("Tenant", tenant.clone()),
+                ));
             }
             offset += step;
         }

@@ -188,16 +188,16 @@ impl NoticeCache {
         now: i64,
         freshness: Option<Freshness>,
     ) -> Vec<RuleTimes> {
-        if let Some(f) = &freshness {
-            if let Some(entry) = self.cache.get(tenant) {
-                let fresh = entry.revision == pack.revision
-                    && Arc::ptr_eq(&entry.generation, &f.generation)
-                    && entry.generation.load(std::sync::atomic::Ordering::SeqCst) <= entry.built_at
-                    && now >= entry.computed_at
-                    && entry.valid_until.is_none_or(|u| now < u);
-                if fresh {
-                    return entry.times.clone();
-                }
+        if let Some(f) = &freshness
+            && let Some(entry) = self.cache.get(tenant)
+        {
+            let fresh = entry.revision == pack.revision
+                && Arc::ptr_eq(&entry.generation, &f.generation)
+                && entry.generation.load(std::sync::atomic::Ordering::SeqCst) <= entry.built_at
+                && now >= entry.computed_at
+                && entry.valid_until.is_none_or(|u| now < u);
+            if fresh {
+                return entry.times.clone();
             }
         }
         let probe = probe();

@@ -316,12 +316,12 @@ impl<'a> SliceBuilder<'a> {
             return self.root(uid);
         }
         let stored = self.fetch(uid)?;
-        if let (PropertyMode::Add, Some(c)) = (mode, &stored) {
-            if let Some(key) = props.keys().find(|k| c.has_attr(k)) {
-                return Err(SliceError::Properties(format!(
-                    "`{path}.{key}` is stored for {uid}: this pack lets a request add attributes, not replace them"
-                )));
-            }
+        if let (PropertyMode::Add, Some(c)) = (mode, &stored)
+            && let Some(key) = props.keys().find(|k| c.has_attr(k))
+        {
+            return Err(SliceError::Properties(format!(
+                "`{path}.{key}` is stored for {uid}: this pack lets a request add attributes, not replace them"
+            )));
         }
         let (mut json, tenant) = match &stored {
             Some(c) => (
@@ -490,12 +490,11 @@ impl<'a> SliceBuilder<'a> {
             Source::Store(s) | Source::Memory(s) if self.slicer.enabled => Some(s),
             Source::Store(_) | Source::Memory(_) | Source::Conn(_) => None,
         };
-        if store.is_some() {
-            if let Some(c) = self.slicer.cache.get(uid) {
-                if c.fresh_at(now) {
-                    return Ok(Some(c));
-                }
-            }
+        if store.is_some()
+            && let Some(c) = self.slicer.cache.get(uid)
+            && c.fresh_at(now)
+        {
+            return Ok(Some(c));
         }
         let load_started = std::time::Instant::now();
         let generations = match self.source {

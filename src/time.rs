@@ -13,12 +13,13 @@ pub const DAY: i64 = 86_400;
 pub fn parse(s: &str) -> Result<i64, String> {
     // A leap second (`23:59:60`) would be read as `23:59:59`: refuse it
     // rather than change what the caller said.
-    if let Some((_, time)) = s.split_once(['T', 't', ' ']) {
-        if time.get(6..8) == Some("60") && time.get(5..6) == Some(":") {
-            return Err(format!(
-                "`{s}` is a leap second (`:60`), which this service does not take"
-            ));
-        }
+    if let Some((_, time)) = s.split_once(['T', 't', ' '])
+        && time.get(6..8) == Some("60")
+        && time.get(5..6) == Some(":")
+    {
+        return Err(format!(
+            "`{s}` is a leap second (`:60`), which this service does not take"
+        ));
     }
     match s.parse::<jiff::Timestamp>() {
         Ok(t) => Ok(t.as_second()),

@@ -168,10 +168,11 @@ pub async fn evaluations(
     }
     // Top-level values are defaults; each must be well-typed if present.
     for key in ["subject", "action", "resource", "context"] {
-        if let Some(v) = obj.get(key) {
-            if !v.is_object() && !v.is_null() {
-                return Err(ApiError::invalid_field(key, format!("`{key}` must be an object")));
-            }
+        if let Some(v) = obj.get(key)
+            && !v.is_object()
+            && !v.is_null()
+        {
+            return Err(ApiError::invalid_field(key, format!("`{key}` must be an object")));
         }
     }
     let parsed: Vec<Result<Query, ApiError>> = items

@@ -354,10 +354,10 @@ async fn json_errors(req: Request, next: Next) -> Response {
     let (code, en, fr) = match status.as_u16() {
         405 => {
             let allowed = doc.map(|d| methods_of(&d, path.path())).unwrap_or_default();
-            if !allowed.is_empty() {
-                if let Ok(v) = HeaderValue::from_str(&allowed.join(", ")) {
-                    parts.headers.insert(axum::http::header::ALLOW, v);
-                }
+            if !allowed.is_empty()
+                && let Ok(v) = HeaderValue::from_str(&allowed.join(", "))
+            {
+                parts.headers.insert(axum::http::header::ALLOW, v);
             }
             let list = if allowed.is_empty() {
                 "another method".to_string()

@@ -533,16 +533,16 @@ impl Ledger {
                     tx.set_user_role(&id, &role)?;
                 }
             }
-            if let Some(active) = input.active {
-                if active != user.active {
-                    let action = if active {
-                        "activate_user"
-                    } else {
-                        "deactivate_user"
-                    };
-                    check(&engine, tx, now, &actor, action, target(), None)?;
-                    tx.set_user_active(&id, active)?;
-                }
+            if let Some(active) = input.active
+                && active != user.active
+            {
+                let action = if active {
+                    "activate_user"
+                } else {
+                    "deactivate_user"
+                };
+                check(&engine, tx, now, &actor, action, target(), None)?;
+                tx.set_user_active(&id, active)?;
             }
             Ok(UserView::from(&user_row(tx, &id)?))
         })

@@ -81,16 +81,16 @@ pub fn subscription_state(
     s: &SubscriptionRow,
     now: i64,
 ) -> &'static str {
-    if let (None, Some(due)) = (s.paid_at, s.payment_due_at) {
-        if due <= now {
-            let mut alone = facts.clone();
-            alone.earliest_unpaid_due_at = Some(due);
-            let locked = probe_times(pack, &alone, Some(PAYMENT), now)
-                .into_iter()
-                .next()
-                .is_some_and(|(_, t)| t.applies_from.is_some_and(|a| a <= now));
-            return if locked { "locked" } else { "overdue" };
-        }
+    if let (None, Some(due)) = (s.paid_at, s.payment_due_at)
+        && due <= now
+    {
+        let mut alone = facts.clone();
+        alone.earliest_unpaid_due_at = Some(due);
+        let locked = probe_times(pack, &alone, Some(PAYMENT), now)
+            .into_iter()
+            .next()
+            .is_some_and(|(_, t)| t.applies_from.is_some_and(|a| a <= now));
+        return if locked { "locked" } else { "overdue" };
     }
     if now >= s.ends_at { "ended" } else { "active" }
 }

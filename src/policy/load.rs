@@ -207,10 +207,11 @@ pub fn read_dir(dir: &Path) -> Result<Vec<SourceFile>, PackError> {
     let mut names = Vec::new();
     for entry in entries.flatten() {
         let path = entry.path();
-        if path.is_file() && path.extension().is_some_and(|e| e == "cedar") {
-            if let Some(name) = path.file_name().and_then(|n| n.to_str()) {
-                names.push(name.to_string());
-            }
+        if path.is_file()
+            && path.extension().is_some_and(|e| e == "cedar")
+            && let Some(name) = path.file_name().and_then(|n| n.to_str())
+        {
+            names.push(name.to_string());
         }
     }
     names.sort();
@@ -406,10 +407,8 @@ pub(super) fn build(dir: &Path, files: Vec<SourceFile>) -> Result<PolicyPack, Pa
                 ActionConstraint::Eq(a) => &a == action,
                 ActionConstraint::In(list) => list.iter().any(|a| a == action || ancestors.contains(a)),
             };
-            if applies {
-                if let Err(e) = set.add(policy.clone()) {
-                    problems.push(Problem::plain(None, e.to_string()));
-                }
+            if applies && let Err(e) = set.add(policy.clone()) {
+                problems.push(Problem::plain(None, e.to_string()));
             }
         }
         // Narrower still: per principal and resource type, the policies whose
@@ -421,10 +420,9 @@ pub(super) fn build(dir: &Path, files: Vec<SourceFile>) -> Result<PolicyPack, Pa
                     for policy in set.policies() {
                         if scope_admits(&info, &policy.principal_constraint().into(), p_ty)
                             && scope_admits(&info, &policy.resource_constraint().into(), r_ty)
+                            && let Err(e) = narrow.add(policy.clone())
                         {
-                            if let Err(e) = narrow.add(policy.clone()) {
-                                problems.push(Problem::plain(None, e.to_string()));
-                            }
+                            problems.push(Problem::plain(None, e.to_string()));
                         }
                     }
                     by_request

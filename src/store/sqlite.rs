@@ -228,13 +228,13 @@ fn writer_loop(mut conn: Connection, rx: mpsc::Receiver<Job>, shared: Weak<Share
         let outcome = outcome.map_err(|e| StoreError::Commit(e.to_string()));
         metrics::histogram!("turnstile_store_commit_seconds").record(started.elapsed().as_secs_f64());
         metrics::histogram!("turnstile_store_batch_jobs").record(jobs as f64);
-        if let (Ok(revision), true) = (&outcome, any_ok) {
-            if let Some(shared) = shared.upgrade() {
-                shared.advance(*revision);
-                touched.sort();
-                touched.dedup();
-                shared.generations.bump(&touched);
-            }
+        if let (Ok(revision), true) = (&outcome, any_ok)
+            && let Some(shared) = shared.upgrade()
+        {
+            shared.advance(*revision);
+            touched.sort();
+            touched.dedup();
+            shared.generations.bump(&touched);
         }
         // Jobs that never ran (the transaction could not start) fail too:
         // dropping a job drops its reply sender, and the caller sees `Closed`.

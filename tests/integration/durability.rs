@@ -288,10 +288,10 @@ async fn burst(server: Server, writes: Vec<Write>, ledger: &mut Ledger) -> Burst
             Ok(Ok((status, _))) if (200..300).contains(&status) => {
                 ledger.acked(&w);
                 acked += 1;
-                if acked == KILL_AFTER {
-                    if let Some(s) = server.take() {
-                        s.kill();
-                    }
+                if acked == KILL_AFTER
+                    && let Some(s) = server.take()
+                {
+                    s.kill();
                 }
             }
             // No status line: the connection was refused or cut by the kill.

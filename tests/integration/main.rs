@@ -18,6 +18,7 @@ mod migrate_data;
 mod multi_node;
 mod openapi;
 mod operations;
+mod prove;
 mod readme;
 mod sabotage;
 mod scenarios;

@@ -70,21 +70,21 @@ impl Node {
                 let _ = child.wait();
                 panic!("node {name} did not start in 30 s");
             };
-            if let Ok(v) = serde_json::from_str::<Value>(&line) {
-                if v["message"] == json!("turnstile is serving") {
-                    let addr = v["addr"]
-                        .as_str()
-                        .expect("an address")
-                        .parse()
-                        .expect("a socket address");
-                    // Keep draining its log so the process never blocks on it.
-                    std::thread::spawn(move || while rx.recv().is_ok() {});
-                    return Node {
-                        name: name.to_string(),
-                        addr,
-                        child,
-                    };
-                }
+            if let Ok(v) = serde_json::from_str::<Value>(&line)
+                && v["message"] == json!("turnstile is serving")
+            {
+                let addr = v["addr"]
+                    .as_str()
+                    .expect("an address")
+                    .parse()
+                    .expect("a socket address");
+                // Keep draining its log so the process never blocks on it.
+                std::thread::spawn(move || while rx.recv().is_ok() {});
+                return Node {
+                    name: name.to_string(),
+                    addr,
+                    child,
+                };
             }
         }
     }

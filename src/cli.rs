@@ -161,6 +161,35 @@ pub enum Command {
         #[arg(long, value_name = "PCT")]
         min_coverage: Option<f64>,
     },
+    /// Prove the pack's invariants (`invariants.yaml` in the policy
+    /// directory) for every request the schema allows, with the cvc5 SMT
+    /// solver; with `--against`, also prove how the pack relates to another.
+    Prove {
+        /// Policy directory.
+        #[arg(long, env = "TURNSTILE_POLICIES", default_value = "policies")]
+        policies: PathBuf,
+        /// The invariants file (default: `invariants.yaml` in the policy directory).
+        #[arg(long)]
+        invariants: Option<PathBuf>,
+        /// Prove only the invariant with this id (repeat for several).
+        #[arg(long = "only", value_name = "ID")]
+        only: Vec<String>,
+        /// Another pack (e.g. what serves today): prove that the pack
+        /// relates to it as `--expect` says, under the pack's `assume`
+        /// (the invariants themselves only with `--invariants` or `--only`).
+        #[arg(long, value_name = "DIR")]
+        against: Option<PathBuf>,
+        /// How the pack must relate to `--against`.
+        #[arg(long, value_enum, default_value = "restricts")]
+        expect: crate::prove::Relation,
+        /// Write each counterexample into this directory as a scenario file
+        /// (`turnstile test DIR` replays it).
+        #[arg(long, value_name = "DIR")]
+        counterexamples: Option<PathBuf>,
+        /// The solver's time limit for one query, in seconds.
+        #[arg(long, default_value_t = 60.0)]
+        timeout: f64,
+    },
     /// Format policy files with the official Cedar formatter.
     Fmt {
         /// Policy directory.
@@ -281,6 +310,25 @@ pub fn run(cli: Cli) -> ExitCode {
                 min_coverage,
             ))
         }),
+        Command::Prove {
+            policies,
+            invariants,
+            only,
+            against,
+            expect,
+            counterexamples,
+            timeout,
+        } => runtime().map_or(ExitCode::FAILURE, |rt| {
+            rt.block_on(prove(ProveArgs {
+                policies,
+                invariants,
+                only,
+                against,
+                expect,
+                counterexamples,
+                timeout: std::time::Duration::from_secs_f64(timeout.clamp(0.001, 86_400.0)),
+            }))
+        }),
         Command::Fmt { policies, check } => fmt(&policies, check),
         Command::BenchData { db, entities, now } => bench_data(&db, entities, now.as_deref()),
         Command::Explain(args) => explain(args),
@@ -369,10 +417,192 @@ async fn serve(config: Config, policies: Option<PathBuf>) -> ExitCode {
     }
 }
 
+struct ProveArgs {
+    policies: PathBuf,
+    invariants: Option<PathBuf>,
+    only: Vec<String>,
+    against: Option<PathBuf>,
+    expect: crate::prove::Relation,
+    counterexamples: Option<PathBuf>,
+    timeout: std::time::Duration,
+}
+
+async fn prove(args: ProveArgs) -> ExitCode {
+    use crate::prove;
+    let started = std::time::Instant::now();
+    let load = |dir: &Path| {
+        PolicyPack::load(dir).map_err(|e| {
+            for p in &e.problems {
+                eprint!("{}", p.rendered);
+            }
+            eprintln!("error: the pack in {} is refused", dir.display());
+        })
+    };
+    let Ok(pack) = load(&args.policies) else {
+        return ExitCode::FAILURE;
+    };
+    let solver = match prove::solver_path() {
+        Ok(p) => p,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let file = args
+        .invariants
+        .clone()
+        .unwrap_or_else(|| args.policies.join(prove::INVARIANTS_FILE));
+    let mut invariants = prove::Invariants::default();
+    if file.exists() || args.invariants.is_some() || args.against.is_none() {
+        invariants = match prove::read_invariants(&file, &pack) {
+            Ok(i) => i,
+            Err(e) => {
+                eprintln!("error: {e}");
+                return ExitCode::FAILURE;
+            }
+        };
+    }
+    let assume = invariants.assume.clone();
+    // With `--against` and no explicit `--invariants` or `--only`: the
+    // comparison alone (under the pack's assumption).
+    let mut invariants = invariants.list;
+    if args.against.is_some() && args.invariants.is_none() && args.only.is_empty() {
+        invariants.clear();
+    }
+    if !args.only.is_empty() {
+        if let Some(missing) = args
+            .only
+            .iter()
+            .find(|id| !invariants.iter().any(|i| &i.id == *id))
+        {
+            eprintln!("error: `{}` has no invariant `{missing}`", file.display());
+            return ExitCode::FAILURE;
+        }
+        invariants.retain(|i| args.only.contains(&i.id));
+    }
+    let what = match (&args.against, invariants.len()) {
+        (Some(against), 0) => format!("{} against {}", args.policies.display(), against.display()),
+        (Some(against), n) => format!(
+            "{n} invariant{} of {}, and it against {}",
+            if n == 1 { "" } else { "s" },
+            args.policies.display(),
+            against.display()
+        ),
+        (None, n) => format!(
+            "{n} invariant{} of {}",
+            if n == 1 { "" } else { "s" },
+            args.policies.display()
+        ),
+    };
+    println!(
+        "proving {what} (revision {}) with {}",
+        pack.revision,
+        prove::solver_version(&solver)
+    );
+    let mut verdicts = Vec::new();
+    for inv in &invariants {
+        verdicts.push(prove::prove(&pack, inv, assume.as_deref(), &solver, args.timeout).await);
+        print_verdict(verdicts.last(), &args.counterexamples);
+    }
+    if let Some(against) = &args.against {
+        let Ok(baseline) = load(against) else {
+            return ExitCode::FAILURE;
+        };
+        verdicts.push(
+            prove::compare(
+                &pack,
+                &baseline,
+                args.expect,
+                assume.as_deref(),
+                &solver,
+                args.timeout,
+            )
+            .await,
+        );
+        print_verdict(verdicts.last(), &args.counterexamples);
+    }
+    let failed = verdicts.iter().filter(|v| !v.proved()).count();
+    println!(
+        "\n{} proved, {failed} not proved ({:.2} s)",
+        verdicts.len() - failed,
+        started.elapsed().as_secs_f64()
+    );
+    if failed == 0 {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    }
+}
+
+fn print_verdict(verdict: Option<&crate::prove::Verdict>, write_to: &Option<PathBuf>) {
+    let Some(v) = verdict else { return };
+    let about = v
+        .description
+        .as_deref()
+        .map(|d| format!(": {d}"))
+        .unwrap_or_default();
+    if v.proved() {
+        println!(
+            "ok    {} ({}){about} — {} request shape{}, {:.2} s",
+            v.id,
+            v.form,
+            v.shapes,
+            if v.shapes == 1 { "" } else { "s" },
+            v.elapsed.as_secs_f64()
+        );
+        return;
+    }
+    println!("FAIL  {} ({}){about}", v.id, v.form);
+    if let Some(p) = &v.problem {
+        println!("        {p}");
+    }
+    let Some(c) = &v.counterexample else { return };
+    println!("        counterexample:");
+    for line in c.shown.lines() {
+        println!("          {line}");
+    }
+    let indent = |s: String| s.replace('\n', "\n          ");
+    let subject = if c.baseline.is_some() {
+        "this pack"
+    } else {
+        "the pack"
+    };
+    println!("        {subject} answers: {}", indent(c.answer.describe()));
+    if let Some(b) = &c.baseline {
+        println!("        the other pack answers: {}", indent(b.describe()));
+    }
+    if let Some(dir) = write_to {
+        let path = dir.join(crate::prove::scenario_file_name(v));
+        let written = crate::prove::scenario_yaml(v)
+            .ok_or_else(|| "nothing to write".to_string())
+            .and_then(|yaml| {
+                std::fs::create_dir_all(dir)
+                    .and_then(|()| std::fs::write(&path, yaml))
+                    .map_err(|e| e.to_string())
+            });
+        match written {
+            Ok(()) => println!(
+                "        written to {} (`turnstile test {}` replays it)",
+                path.display(),
+                path.display()
+            ),
+            Err(e) => println!("        cannot write {}: {e}", path.display()),
+        }
+    }
+}
+
 fn validate(dir: &Path) -> ExitCode {
     // Every check `serve` makes: the pack itself, then what the ledger builds.
     match PolicyPack::load(dir).and_then(|pack| crate::decide::check_serving(&pack).map(|()| pack)) {
         Ok(pack) => {
+            // The invariants `prove` reads must at least be well formed.
+            let invariants = dir.join(crate::prove::INVARIANTS_FILE);
+            if invariants.exists()
+                && let Err(e) = crate::prove::read_invariants(&invariants, &pack)
+            {
+                eprintln!("error: {e}");
+                return ExitCode::FAILURE;
+            }
             for w in &pack.warnings {
                 eprint!("{}", w.rendered);
             }
@@ -464,10 +694,10 @@ fn location(s: &str) -> Result<Location, String> {
 
 /// Opens a database that must exist already (a SQLite file is not created).
 fn open_existing(db: &Location) -> Result<Store, String> {
-    if let Location::Sqlite(path) = db {
-        if !path.exists() {
-            return Err(format!("no database at `{}`", path.display()));
-        }
+    if let Location::Sqlite(path) = db
+        && !path.exists()
+    {
+        return Err(format!("no database at `{}`", path.display()));
     }
     Store::open_at(db).map_err(|e| e.to_string())
 }
@@ -572,11 +802,11 @@ async fn test(target: &Path, policies: &Path, coverage: bool, min_coverage: Opti
                 .unwrap_or_default();
             println!("  never determining: {id}  ({file})");
         }
-        if let Some(min) = min_coverage {
-            if report.percent() + 1e-9 < min {
-                println!("coverage {:.1}% is below the minimum {min:.1}%", report.percent());
-                ok = false;
-            }
+        if let Some(min) = min_coverage
+            && report.percent() + 1e-9 < min
+        {
+            println!("coverage {:.1}% is below the minimum {min:.1}%", report.percent());
+            ok = false;
         }
     }
     if ok { ExitCode::SUCCESS } else { ExitCode::FAILURE }
@@ -748,10 +978,10 @@ fn replay(
 
 fn bench_data(db: &Location, entities: usize, now: Option<&str>) -> ExitCode {
     let result = (|| -> Result<crate::bench_data::Generated, String> {
-        if let Location::Sqlite(path) = db {
-            if path.exists() {
-                return Err(format!("`{}` exists already; choose a new file", path.display()));
-            }
+        if let Location::Sqlite(path) = db
+            && path.exists()
+        {
+            return Err(format!("`{}` exists already; choose a new file", path.display()));
         }
         let now = match now {
             Some(t) => crate::time::parse(t)?,

@@ -19,6 +19,7 @@
 //! | [`store`] | the only module that speaks SQL: migrations, rows, the single writer |
 //! | [`migrate`] | copying a ledger to another database (SQLite → PostgreSQL), verified |
 //! | [`import`] | Cedar entity JSON for other packs, checked against the schema |
+//! | [`prove`] | invariants of a pack proved with Cedar's symbolic compiler and cvc5 |
 //! | [`scenario`] | the scenario runner behind `cargo test` and `turnstile test` |
 //! | [`time`] | RFC 3339 at the edges, Unix seconds inside; the clock |
 
@@ -32,6 +33,7 @@ pub mod ledger;
 pub mod migrate;
 pub mod notice;
 pub mod policy;
+pub mod prove;
 pub mod scenario;
 pub mod search;
 pub mod server;

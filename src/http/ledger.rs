@@ -309,7 +309,7 @@ async fn list_subscriptions(
     tag = "ledger",
     summary = "Lower a subscription",
     description = "Lowers the quantity or brings the end forward, and reconciles (R9). Raising a quantity is \
-        refused (422): buying more is a new subscription (R7).",
+        refused by policy (403, R7): buying more is a new subscription.",
     security(("admin_token" = [])),
     params(
         ("tenant" = String, Path, description = "The tenant's id"),
@@ -322,6 +322,7 @@ async fn list_subscriptions(
             body = SubscriptionChanged),
         (status = 400, response = BadRequest),
         (status = 401, response = Unauthorized),
+        (status = 403, response = Forbidden),
         (status = 404, response = NotFound),
         (status = 413, response = PayloadTooLarge),
         (status = 422, response = Unprocessable),

@@ -310,7 +310,7 @@ impl Ledger {
     }
 
     /// Lowers a subscription (quantity down, or an earlier end) and reconciles.
-    /// Raising a quantity is refused: buying more is a new subscription (R7).
+    /// Whether the change may be made is the pack's (R7: never enlarged).
     pub async fn change_subscription(
         &self,
         tenant: String,
@@ -334,18 +334,34 @@ impl Ledger {
             .transpose()?;
         let engine = self.engine().clone();
         self.write(move |tx, now| {
-            let s = tx.subscription(number)?
+            let s = tx
+                .subscription(number)?
                 .filter(|s| s.tenant_id == tenant)
                 .ok_or_else(|| {
                     LedgerError::NotFound(format!("subscription {number} of tenant `{tenant}`"))
                 })?;
-            let quantity = quantity.unwrap_or(s.quantity);
-            if quantity > s.quantity {
-                return Err(LedgerError::invalid(
-                    "quantity",
-                    "`quantity` can only be lowered: buying more never enlarges a subscription, create a new one (R7)",
-                ));
+            // Whether it may change is R7's, in the pack: asked with what is asked.
+            let account = tx
+                .tenant(&tenant)?
+                .map(|t| t.account_id)
+                .ok_or_else(|| LedgerError::NotFound(format!("tenant `{tenant}`")))?;
+            let mut ctx = Map::new();
+            if let Some(q) = quantity {
+                ctx.insert("new_quantity".into(), Value::from(q));
             }
+            if let Some(at) = ends_at {
+                ctx.insert("new_ends_at".into(), Value::from(at));
+            }
+            check(
+                &engine,
+                tx,
+                now,
+                &Actor::Account(account),
+                "change_subscription",
+                Target::new("Subscription", number.to_string()),
+                Some(ctx),
+            )?;
+            let quantity = quantity.unwrap_or(s.quantity);
             let ends_at = ends_at.unwrap_or(s.ends_at);
             if ends_at <= s.starts_at {
                 return Err(LedgerError::invalid(
@@ -355,7 +371,8 @@ impl Ledger {
             }
             tx.set_subscription_term(number, ends_at, quantity)?;
             let plan = reconcile::run(tx, &tenant, now)?;
-            let row = tx.subscription(number)?
+            let row = tx
+                .subscription(number)?
                 .ok_or_else(|| LedgerError::NotFound(format!("subscription {number}")))?;
             let f = facts(tx, &tenant, now)?;
             Ok(SubscriptionChanged {

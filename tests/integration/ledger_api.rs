@@ -784,15 +784,28 @@ async fn changing_a_subscription_with_a_body_that_is_not_a_json_object_is_a_400_
 }
 
 #[tokio::test]
-async fn raising_or_invalidating_a_subscription_is_a_422_naming_the_field_and_reconciles_nothing() {
+async fn raising_a_subscription_is_refused_by_policy_and_invalid_changes_are_422s_and_nothing_changes() {
     let app = plant(2, 1).await;
     add_operator(&app, "plant", "op-1", 1).await;
     add_operator(&app, "plant", "op-2", 2).await;
     let n = subscription_numbers(&app, "plant").await[0];
     let before = state_of(&app, "plant").await;
     let path = format!("/v1/tenants/plant/subscriptions/{n}");
+    // R7 is the pack's: a 403 naming the policy, with its message in both languages.
+    let raised = app.call("PATCH", &path, Some(json!({"quantity": 3}))).await;
+    assert_error(&raised, StatusCode::FORBIDDEN, "subscription_enlarged");
+    assert_eq!(
+        raised.1["error"]["policies"],
+        json!(["subscriptions.never_enlarged"]),
+        "{}",
+        raised.1
+    );
+    assert!(
+        raised.1["error"]["message"]["fr"].as_str().is_some(),
+        "{}",
+        raised.1
+    );
     for (body, field) in [
-        (json!({"quantity": 3}), "quantity"),
         (json!({"quantity": 0}), "quantity"),
         (json!({"quantity": -1}), "quantity"),
         (

@@ -778,8 +778,8 @@ async fn notices(State(s): State<AppState>, Path(tenant): Path<String>) -> Resul
     tag = "ledger",
     summary = "Reconcile a tenant's seats (R9)",
     description = "Deactivates the operators (and revokes the licences) beyond capacity, in order, with why. \
-        A tenant still in trial cannot be reconciled (409 `in_trial`) but can be previewed with \
-        `?dry_run=true`.",
+        Whether it may be carried out is the pack's (R9): a tenant still in trial is refused (403 `in_trial`) \
+        but can be previewed with `?dry_run=true`.",
     security(("admin_token" = [])),
     params(
         ("tenant" = String, Path, description = "The tenant's id"),
@@ -790,8 +790,8 @@ async fn notices(State(s): State<AppState>, Path(tenant): Path<String>) -> Resul
         (status = 200, description = "The plan, carried out unless a dry run", body = Plan),
         (status = 400, response = BadRequest),
         (status = 401, response = Unauthorized),
+        (status = 403, response = Forbidden),
         (status = 404, response = NotFound),
-        (status = 409, response = Conflict),
         (status = 500, response = Internal),
     ),
 )]

@@ -241,7 +241,7 @@ pub struct LinkOperator {
 #[derive(Debug, Clone, Default, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewProduction {
-    /// When it was produced (now if absent); not in the future.
+    /// When it was produced (now if absent); how far in the future it may be is the pack's.
     #[serde(default)]
     #[schema(format = DateTime)]
     pub at: Option<String>,

@@ -12,7 +12,7 @@ use super::inputs::{
 use super::reconcile::{self, Plan};
 use super::views::{AccountView, OperatorView, RoleView, SeatsView, SubscriptionView, TenantView, UserView};
 use super::{Actor, Ledger, LedgerError, check, status};
-use crate::decide::Target;
+use crate::decide::{Engine, Target};
 use crate::notice::Notice;
 use crate::store::rows::{
     AccountRow, BUILTIN_ROLES, HubRow, OperatorRow, RoleRow, SubscriptionRow, TenantFacts, TenantRow,
@@ -252,7 +252,7 @@ impl Ledger {
                     created_at: now,
                 },
             )?;
-            let plan = reconcile::run(tx, &tenant_id, now)?;
+            let plan = reconcile_if_allowed(&engine, tx, &tenant_id, now)?;
             let f = facts(tx, &tenant_id, now)?;
             Ok(HubCreated {
                 tenant: TenantView::new(&f, None),
@@ -370,7 +370,7 @@ impl Ledger {
                 ));
             }
             tx.set_subscription_term(number, ends_at, quantity)?;
-            let plan = reconcile::run(tx, &tenant, now)?;
+            let plan = reconcile_if_allowed(&engine, tx, &tenant, now)?;
             let row = tx
                 .subscription(number)?
                 .ok_or_else(|| LedgerError::NotFound(format!("subscription {number}")))?;
@@ -779,9 +779,9 @@ impl Ledger {
         self.write(move |tx, now| {
             let o = operator_row(tx, &operator)?;
             let at = at.unwrap_or(now);
-            if at > now + 300 {
-                return Err(LedgerError::invalid("at", "`at` is in the future"));
-            }
+            // How far ahead of the clock a record may be is the pack's.
+            let mut ctx = Map::new();
+            ctx.insert("produced_at".into(), Value::from(at));
             check(
                 &engine,
                 tx,
@@ -789,7 +789,7 @@ impl Ledger {
                 &Actor::Operator(operator.clone()),
                 "record_production",
                 Target::new("Tenant", &o.tenant_id),
-                None,
+                Some(ctx),
             )?;
             tx.insert_production(&operator, at)?;
             Ok(ProductionRecorded {
@@ -841,35 +841,40 @@ impl Ledger {
         if dry_run {
             return self
                 .read(move |conn, now| {
-                    let t = tenant_row(conn, &tenant)?;
-                    reconcile::plan(conn, &tenant, now, t.hub.is_none(), true)
+                    tenant_row(conn, &tenant)?;
+                    reconcile::plan(conn, &tenant, now, true)
                 })
                 .await;
         }
+        let engine = self.engine().clone();
         self.write(move |tx, now| {
             let t = tenant_row(tx, &tenant)?;
-            if t.hub.is_none() {
-                return Err(LedgerError::conflict(
-                    "in_trial",
-                    None,
-                    format!("tenant `{tenant}` is in trial: creating its hub reconciles it (preview with `?dry_run=true`)"),
-                ));
-            }
+            // Whether it may be reconciled now (not in trial) is the pack's.
+            check(
+                &engine,
+                tx,
+                now,
+                &Actor::Account(t.account_id.clone()),
+                "reconcile",
+                Target::new("Tenant", &tenant),
+                None,
+            )?;
             reconcile::run(tx, &tenant, now)
         })
         .await
     }
 
-    /// Reconciles every provisioned tenant one of whose subscriptions ended
-    /// since the last sweep (capacity only drops when a term ends). Returns the
-    /// plans carried out.
+    /// Reconciles every tenant one of whose subscriptions ended since the
+    /// last sweep (capacity only drops when a term ends), where the pack lets
+    /// it be reconciled (not in trial). Returns the plans carried out.
     pub async fn sweep(&self) -> Result<Vec<Plan>, LedgerError> {
+        let engine = self.engine().clone();
         self.write(move |tx, now| {
             let since = tx.swept_until(now)?;
             let mut plans = Vec::new();
             if now > since {
                 for tenant in tx.tenants_with_ends_between(since, now)? {
-                    let plan = reconcile::run(tx, &tenant, now)?;
+                    let plan = reconcile_if_allowed(&engine, tx, &tenant, now)?;
                     if !plan.is_empty() {
                         plans.push(plan);
                     }
@@ -879,5 +884,34 @@ impl Ledger {
             Ok(plans)
         })
         .await
+    }
+}
+
+/// R9 after a change that may lower capacity, where the pack's `reconcile`
+/// allows it (a tenant in trial holds no seats: nothing to take back); an
+/// empty plan where it does not.
+fn reconcile_if_allowed(
+    engine: &Engine,
+    tx: &mut Tx<'_>,
+    tenant: &str,
+    now: i64,
+) -> Result<Plan, LedgerError> {
+    let t = tenant_row(tx, tenant)?;
+    match check(
+        engine,
+        tx,
+        now,
+        &Actor::Account(t.account_id.clone()),
+        "reconcile",
+        Target::new("Tenant", tenant),
+        None,
+    ) {
+        Ok(_) => reconcile::run(tx, tenant, now),
+        Err(LedgerError::Refused(_)) => reconcile::plan(tx, tenant, now, false).map(|mut p| {
+            p.operators.clear();
+            p.licenses.clear();
+            p
+        }),
+        Err(e) => Err(e),
     }
 }

@@ -92,16 +92,10 @@ fn revocation_order(a: &UserRow, b: &UserRow) -> Ordering {
     b.licensed_at.cmp(&a.licensed_at).then_with(|| b.id.cmp(&a.id))
 }
 
-/// Plans the reconciliation of `tenant` at `now`. A tenant in trial holds no
-/// seats and gets an empty plan, unless `as_if_provisioned` (the preview of its
-/// hub's creation).
-pub fn plan(
-    conn: &dyn Conn,
-    tenant: &str,
-    now: i64,
-    as_if_provisioned: bool,
-    dry_run: bool,
-) -> Result<Plan, LedgerError> {
+/// Plans the reconciliation of `tenant` at `now`: what it would do if carried
+/// out. Whether it may be (a tenant in trial may not) is the pack's
+/// `reconcile` action, asked by the callers that carry plans out.
+pub fn plan(conn: &dyn Conn, tenant: &str, now: i64, dry_run: bool) -> Result<Plan, LedgerError> {
     let facts = conn
         .tenant_facts(tenant, now)?
         .ok_or_else(|| LedgerError::NotFound(format!("tenant `{tenant}`")))?;
@@ -119,9 +113,6 @@ pub fn plan(
         operators: Vec::new(),
         licenses: Vec::new(),
     };
-    if facts.tenant.hub.is_none() && !as_if_provisioned {
-        return Ok(plan);
-    }
     let surplus = facts.shop_floor.used - facts.shop_floor.total;
     if surplus > 0 {
         let mut seat_ops: Vec<OperatorRow> = conn
@@ -189,7 +180,7 @@ pub fn apply(tx: &mut Tx<'_>, plan: &Plan, now: i64) -> Result<(), StoreError> {
 
 /// Plans and applies in one go (inside the caller's transaction).
 pub fn run(tx: &mut Tx<'_>, tenant: &str, now: i64) -> Result<Plan, LedgerError> {
-    let plan = plan(tx, tenant, now, false, false)?;
+    let plan = plan(tx, tenant, now, false)?;
     apply(tx, &plan, now)?;
     Ok(plan)
 }

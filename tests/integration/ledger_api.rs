@@ -1942,7 +1942,7 @@ async fn linking_an_unknown_operator_or_one_of_another_tenant_links_nothing() {
 // ------------------------------------------------------------ production
 
 #[tokio::test]
-async fn recording_production_with_a_bad_body_or_time_is_refused_naming_the_field_and_records_nothing() {
+async fn recording_production_with_a_bad_body_or_time_is_refused_and_records_nothing() {
     let app = plant(1, 1).await;
     add_operator(&app, "plant", "op-1", 1).await;
     let before = state_of(&app, "plant").await;
@@ -1969,13 +1969,17 @@ async fn recording_production_with_a_bad_body_or_time_is_refused_naming_the_fiel
         StatusCode::BAD_REQUEST,
         "at",
     );
-    for at in ["yesterday", "2025-12-31", "2026-01-02T00:00:00Z"] {
+    for at in ["yesterday", "2025-12-31"] {
         assert_field_error(
             &app.post(path, json!({"at": at})).await,
             StatusCode::UNPROCESSABLE_ENTITY,
             "at",
         );
     }
+    // How far ahead of the clock a record may be is the pack's: a 403 naming it.
+    let ahead = app.post(path, json!({"at": "2026-01-02T00:00:00Z"})).await;
+    let e = assert_error(&ahead, StatusCode::FORBIDDEN, "production_in_future");
+    assert_eq!(e["policies"], json!(["operators.production_in_future"]), "{e}");
     assert_eq!(state_of(&app, "plant").await, before);
     assert_eq!(
         operator(&app, "plant", "op-1").await["latest_production"],
@@ -2104,13 +2108,16 @@ async fn reconciling_with_a_bad_dry_run_value_an_unknown_tenant_or_a_trial_tenan
     ] {
         assert_not_found(&app.call("POST", path, None).await, "ghost");
     }
-    // In trial, only the preview of the hub's creation is available.
+    // In trial, only the preview of the hub's creation is available: the
+    // pack refuses the reconciliation itself, in both languages.
     let e = assert_error(
         &app.call("POST", "/v1/tenants/works/reconcile", None).await,
-        StatusCode::CONFLICT,
+        StatusCode::FORBIDDEN,
         "in_trial",
     );
     assert!(e["message"]["en"].as_str().unwrap().contains("dry_run"), "{e}");
+    assert!(e["message"]["fr"].as_str().unwrap().contains("dry_run"), "{e}");
+    assert_eq!(e["policies"], json!(["reconciliation.in_trial"]), "{e}");
     let (s, plan) = app
         .call("POST", "/v1/tenants/works/reconcile?dry_run=true", None)
         .await;

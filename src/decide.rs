@@ -791,7 +791,36 @@ pub fn entity_uid(ty: &str, id: &str) -> Option<EntityUid> {
 /// Every check a pack must pass before an engine serves it, beyond the
 /// loader's own: `turnstile validate` runs it too, so that what validates serves.
 pub fn check_serving(pack: &PolicyPack) -> Result<(), PackError> {
-    check_ledger_types(pack)
+    check_ledger_types(pack)?;
+    check_ledger_notices(pack)
+}
+
+/// The ledger reads two dates from notice policies: the trial's end (R2) and
+/// a subscription's lock (R8). A pack the ledger serves must declare both, so
+/// a renamed `@notice` is an error, not a tenant view without a trial end.
+fn check_ledger_notices(pack: &PolicyPack) -> Result<(), PackError> {
+    if !pack.ledger_types.contains("Tenant") {
+        return Ok(());
+    }
+    let problems: Vec<Problem> = [
+        (crate::ledger::status::TRIAL, "when a tenant's trial ends (R2)"),
+        (crate::ledger::status::PAYMENT, "when an unpaid subscription locks its tenant (R8)"),
+    ]
+    .into_iter()
+    .filter(|(kind, _)| pack.notice(kind).is_none())
+    .map(|(kind, what)| {
+        let known: Vec<&str> = pack.notices.iter().map(|n| n.kind.as_str()).collect();
+        problem(format!(
+            "no policy declares `@notice(\"{kind}\")`: the ledger reads {what} from it (the pack declares {})",
+            if known.is_empty() { "no notice".to_string() } else { format!("`{}`", known.join("`, `")) }
+        ))
+    })
+    .collect();
+    if problems.is_empty() {
+        Ok(())
+    } else {
+        Err(PackError { problems })
+    }
 }
 
 /// Refuses a pack that marks entity types `@source("ledger")` the ledger cannot

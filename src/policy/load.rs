@@ -14,7 +14,10 @@ use cedar_policy::{
 use miette::{Diagnostic, GraphicalReportHandler, GraphicalTheme, NamedSource};
 use sha2::{Digest, Sha256};
 
-use super::{MAX_LEVEL, Messages, NoticeRule, PolicyMeta, PolicyPack, PropertyMode, SCHEMA_FILE, SchemaInfo};
+use super::{
+    MAX_LEVEL, MESSAGES_FILE, Messages, NoticeRule, PolicyMeta, PolicyPack, PropertyMode, SCHEMA_FILE,
+    SchemaInfo,
+};
 
 /// One file of a pack: its name relative to the pack directory and its text.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -59,6 +62,19 @@ impl Problem {
             policy: None,
             message,
             rendered,
+        }
+    }
+
+    /// A problem at a line of a file.
+    fn at(file: &str, line: usize, message: impl Into<String>) -> Self {
+        let message = message.into();
+        Self {
+            file: Some(file.to_string()),
+            line: Some(line),
+            column: Some(1),
+            policy: None,
+            rendered: format!("  × {file}:{line}:1: {message}\n"),
+            message,
         }
     }
 
@@ -228,6 +244,9 @@ pub fn read_dir(dir: &Path) -> Result<Vec<SourceFile>, PackError> {
         text: schema,
     });
     let mut problems = Vec::new();
+    if dir.join(MESSAGES_FILE).is_file() {
+        names.push(MESSAGES_FILE.to_string());
+    }
     for name in names {
         match std::fs::read_to_string(dir.join(&name)) {
             Ok(text) => files.push(SourceFile { name, text }),
@@ -281,8 +300,19 @@ pub(super) fn build(dir: &Path, files: Vec<SourceFile>) -> Result<PolicyPack, Pa
     let mut policies = PolicySet::new();
     let mut file_of: HashMap<String, usize> = HashMap::new();
     let mut meta = BTreeMap::new();
+    let catalogue = match files.iter().find(|f| f.name == MESSAGES_FILE) {
+        Some(f) => match read_catalogue(&f.text) {
+            Ok(c) => c,
+            Err(p) => {
+                problems.push(*p);
+                BTreeMap::new()
+            }
+        },
+        None => BTreeMap::new(),
+    };
+    let mut used_codes = BTreeSet::new();
     for (index, file) in files.iter().enumerate() {
-        if file.name == SCHEMA_FILE {
+        if file.name == SCHEMA_FILE || file.name == MESSAGES_FILE {
             continue;
         }
         let set = match PolicySet::from_str(&file.text) {
@@ -316,15 +346,48 @@ pub(super) fn build(dir: &Path, files: Vec<SourceFile>) -> Result<PolicyPack, Pa
                 problems.push(p);
                 continue;
             };
+            let line = id_line(&file.text, &id);
             if let Some(&other) = file_of.get(&id) {
-                problems.push(Problem::plain(
-                    Some(&file.name),
-                    format!("policy id `{id}` is already used in `{}`", files[other].name),
+                let first = id_line(&files[other].text, &id);
+                problems.push(Problem::at(
+                    &file.name,
+                    if other == index {
+                        nth_id_line(&file.text, &id, 2)
+                    } else {
+                        line
+                    },
+                    format!(
+                        "policy id `{id}` is already used in `{}` line {first}",
+                        files[other].name
+                    ),
                 ));
                 continue;
             }
+            for (key, _) in policy.annotations() {
+                if !known_annotation(key) {
+                    problems.push(Problem::at(
+                        &file.name,
+                        annotation_line(&file.text, line, key),
+                        format!(
+                            "policy `{id}`: unknown annotation `@{key}`{}",
+                            suggestion(key)
+                                .map(|s| format!(" (did you mean `@{s}`?)"))
+                                .unwrap_or_default()
+                        ),
+                    ));
+                }
+            }
+            let code = policy.annotation("code").map(str::to_string);
+            let mut messages = Messages::from_annotations("message", policy.annotations());
+            if messages.is_empty()
+                && let Some(shared) = code.as_ref().and_then(|c| catalogue.get(c))
+            {
+                messages = shared.clone();
+            }
+            if let Some(c) = &code {
+                used_codes.insert(c.clone());
+            }
             let renamed = policy.new_id(PolicyId::new(&id));
-            let line = id_line(&file.text, &id);
             meta.insert(
                 id.clone(),
                 PolicyMeta {
@@ -333,8 +396,8 @@ pub(super) fn build(dir: &Path, files: Vec<SourceFile>) -> Result<PolicyPack, Pa
                     file: file.name.clone(),
                     line,
                     description: policy.annotation("description").map(str::to_string),
-                    code: policy.annotation("code").map(str::to_string),
-                    messages: Messages::from_annotations("message", policy.annotations()),
+                    code,
+                    messages,
                     actions: action_list(&policy.action_constraint()),
                 },
             );
@@ -345,6 +408,52 @@ pub(super) fn build(dir: &Path, files: Vec<SourceFile>) -> Result<PolicyPack, Pa
         }
     }
     // Files that parsed are validated even if others did not: every error at once.
+
+    // Every message in every language the pack speaks: a deleted or misspelt
+    // `@message_fr` must not silently leave French speakers without one.
+    let languages: BTreeSet<String> = meta
+        .values()
+        .flat_map(|m: &PolicyMeta| m.messages.0.keys().cloned())
+        .chain(catalogue.values().flat_map(|m| m.0.keys().cloned()))
+        .collect();
+    for m in meta.values() {
+        if m.messages.is_empty() {
+            if let Some(code) = &m.code {
+                problems.push(Problem::at(
+                    &m.file,
+                    m.line,
+                    format!(
+                        "policy `{}` has `@code(\"{code}\")` but no message: add `@message_en(...)` and the other languages, or `{code}` to `{MESSAGES_FILE}`",
+                        m.id
+                    ),
+                ));
+            }
+            continue;
+        }
+        let missing: Vec<&str> = languages
+            .iter()
+            .filter(|l| !m.messages.0.contains_key(*l))
+            .map(String::as_str)
+            .collect();
+        if !missing.is_empty() {
+            problems.push(Problem::at(
+                &m.file,
+                m.line,
+                format!(
+                    "policy `{}` has no message in {} (the pack speaks {})",
+                    m.id,
+                    missing.join(", "),
+                    languages.iter().cloned().collect::<Vec<_>>().join(", ")
+                ),
+            ));
+        }
+    }
+    for code in catalogue.keys().filter(|c| !used_codes.contains(*c)) {
+        warnings.push(Problem::plain(
+            Some(MESSAGES_FILE),
+            format!("`{code}` is the `@code` of no policy"),
+        ));
+    }
 
     // Strict validation, then the shallowest entity level the pack validates at.
     let validator = Validator::new(schema.clone());
@@ -448,7 +557,23 @@ pub(super) fn build(dir: &Path, files: Vec<SourceFile>) -> Result<PolicyPack, Pa
         let id = policy.id().to_string();
         let file = locate(policy.id());
         match notice_rule(policy, kind) {
-            Ok(rule) => notices.push(rule),
+            Ok(rule) => {
+                let missing: Vec<&str> = languages
+                    .iter()
+                    .filter(|l| !rule.templates.0.contains_key(*l))
+                    .map(String::as_str)
+                    .collect();
+                if !missing.is_empty() {
+                    let mut p = Problem::plain(
+                        Some(&file.name),
+                        format!("policy `{id}`: its notice has no text in {}", missing.join(", ")),
+                    );
+                    p.policy = Some(id.clone());
+                    p.line = meta.get(&id).map(|m: &PolicyMeta| m.line);
+                    problems.push(p);
+                }
+                notices.push(rule)
+            }
             Err(msg) => {
                 let mut p = Problem::plain(Some(&file.name), format!("policy `{id}`: {msg}"));
                 p.policy = Some(id.clone());
@@ -656,4 +781,105 @@ fn notice_rule(policy: &cedar_policy::Policy, kind: &str) -> Result<NoticeRule, 
         applies,
         templates,
     })
+}
+
+/// Annotations turnstile reads; anything else is a typo until proven otherwise.
+fn known_annotation(key: &str) -> bool {
+    matches!(key, "id" | "description" | "code" | "notice")
+        || ["message_", "notice_"]
+            .iter()
+            .any(|p| key.strip_prefix(p).is_some_and(is_language))
+}
+
+/// A language code: two or three lowercase letters (`en`, `fr`, `deu`).
+fn is_language(s: &str) -> bool {
+    (2..=3).contains(&s.len()) && s.bytes().all(|b| b.is_ascii_lowercase())
+}
+
+/// The known annotation an unknown one is closest to, if close.
+fn suggestion(key: &str) -> Option<String> {
+    let lang = key
+        .rsplit_once('_')
+        .map(|(_, l)| l)
+        .filter(|l| is_language(l))
+        .unwrap_or("en");
+    let candidates = [
+        "id".to_string(),
+        "description".into(),
+        "code".into(),
+        "notice".into(),
+        format!("message_{lang}"),
+        format!("notice_{lang}"),
+    ];
+    candidates
+        .into_iter()
+        .map(|c| (distance(key, &c), c))
+        .filter(|(d, _)| *d <= 2)
+        .min_by_key(|(d, _)| *d)
+        .map(|(_, c)| c)
+}
+
+/// Levenshtein distance (short strings: annotation names).
+fn distance(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut row: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut prev = row[0];
+        row[0] = i + 1;
+        for (j, cb) in b.iter().enumerate() {
+            let cur = row[j + 1];
+            row[j + 1] = (prev + usize::from(ca != *cb)).min(row[j] + 1).min(cur + 1);
+            prev = cur;
+        }
+    }
+    row[b.len()]
+}
+
+/// The line of `@key(` near the policy's `@id` line (annotations may sit
+/// before or after it).
+fn annotation_line(text: &str, id_line: usize, key: &str) -> usize {
+    let needle = format!("@{key}(");
+    let lo = id_line.saturating_sub(12).max(1);
+    text.lines()
+        .enumerate()
+        .map(|(i, l)| (i + 1, l))
+        .filter(|(n, _)| *n >= lo && *n <= id_line + 12)
+        .find(|(_, l)| l.contains(&needle))
+        .map(|(n, _)| n)
+        .unwrap_or(id_line)
+}
+
+/// The line of the `n`th `@id("id")` in `text` (1-based), or 1.
+fn nth_id_line(text: &str, id: &str, n: usize) -> usize {
+    let needle = format!("@id(\"{id}\")");
+    text.match_indices(&needle)
+        .nth(n.saturating_sub(1))
+        .map(|(o, _)| line_col(text, o).0)
+        .unwrap_or(1)
+}
+
+/// `messages.yaml`: code → language → text.
+fn read_catalogue(text: &str) -> Result<BTreeMap<String, Messages>, Box<Problem>> {
+    let raw: BTreeMap<String, BTreeMap<String, String>> = serde_yaml_ng::from_str(text).map_err(|e| {
+        let mut p = Problem::plain(
+            Some(MESSAGES_FILE),
+            format!("not a message catalogue (code: {{language: text}}): {e}"),
+        );
+        if let Some(loc) = e.location() {
+            p.line = Some(loc.line());
+            p.column = Some(loc.column());
+        }
+        Box::new(p)
+    })?;
+    let mut out = BTreeMap::new();
+    for (code, texts) in raw {
+        if let Some(bad) = texts.keys().find(|l| !is_language(l)) {
+            return Err(Box::new(Problem::plain(
+                Some(MESSAGES_FILE),
+                format!("`{code}`: `{bad}` is not a language code (`en`, `fr`, …)"),
+            )));
+        }
+        out.insert(code, Messages(texts));
+    }
+    Ok(out)
 }

@@ -27,6 +27,10 @@ pub const MAX_LEVEL: u32 = 4;
 /// The name of the schema file in a pack directory.
 pub const SCHEMA_FILE: &str = "schema.cedarschema";
 
+/// The pack's message catalogue (optional): messages by refusal code, for
+/// policies that name a `@code` and carry no `@message_*` of their own.
+pub const MESSAGES_FILE: &str = "messages.yaml";
+
 /// A validated policy pack, ready to serve. Immutable: a reload builds a new one.
 #[derive(Debug, Clone)]
 pub struct PolicyPack {

@@ -175,3 +175,129 @@ fn per_request_index_keeps_only_policies_whose_scope_can_match_the_types() {
         ]
     );
 }
+
+fn problems(policies: &str) -> Vec<Problem> {
+    match pack(policies) {
+        Ok(_) => panic!("the pack was accepted"),
+        Err(e) => e.problems,
+    }
+}
+
+#[test]
+fn a_misspelt_annotation_is_an_error_at_its_line_with_a_suggestion() {
+    let found = problems(
+        "@id(\"a\")\n@message_en(\"No.\")\n@mesage_fr(\"Non.\")\nforbid(principal, action, resource);\n",
+    );
+    let p = found
+        .iter()
+        .find(|p| p.message.contains("`@mesage_fr`"))
+        .unwrap_or_else(|| panic!("{found:?}"));
+    assert!(p.message.contains("did you mean `@message_fr`?"), "{p:?}");
+    assert_eq!((p.file.as_deref(), p.line), (Some("p.cedar"), Some(3)), "{p:?}");
+}
+
+#[test]
+fn a_message_missing_a_language_the_pack_speaks_is_an_error() {
+    let found = problems(
+        "@id(\"a\")\n@message_en(\"No.\")\n@message_fr(\"Non.\")\nforbid(principal, action, resource) when { context.now > 5 };\n\
+         @id(\"b\")\n@message_en(\"Never.\")\nforbid(principal, action, resource) when { context.now > 9 };\n",
+    );
+    let p = found
+        .iter()
+        .find(|p| p.message.contains("policy `b` has no message in fr"))
+        .unwrap_or_else(|| panic!("{found:?}"));
+    assert_eq!(p.line, Some(5), "{p:?}");
+}
+
+#[test]
+fn a_duplicate_id_names_both_lines() {
+    let found = problems(
+        "@id(\"a\")\npermit(principal, action, resource);\n\n@id(\"a\")\nforbid(principal, action, resource);\n",
+    );
+    let p = found
+        .iter()
+        .find(|p| p.message.contains("already used"))
+        .unwrap_or_else(|| panic!("{found:?}"));
+    assert_eq!(p.line, Some(4), "{p:?}");
+    assert!(p.message.contains("line 1"), "{p:?}");
+}
+
+#[test]
+fn a_code_takes_its_message_from_the_catalogue_and_a_code_without_one_is_an_error() {
+    let schema = "entity User; entity Doc; action read appliesTo { principal: [User], resource: [Doc] };";
+    let files = |policies: &str, catalogue: &str| {
+        vec![
+            SourceFile {
+                name: SCHEMA_FILE.into(),
+                text: schema.into(),
+            },
+            SourceFile {
+                name: "p.cedar".into(),
+                text: policies.into(),
+            },
+            SourceFile {
+                name: MESSAGES_FILE.into(),
+                text: catalogue.into(),
+            },
+        ]
+    };
+    let catalogue = "closed:\n  en: Closed.\n  fr: Fermé.\n";
+    let pack = PolicyPack::from_files(
+        Path::new("t"),
+        files(
+            "@id(\"a\")\n@code(\"closed\")\nforbid(principal, action, resource);\n",
+            catalogue,
+        ),
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(pack.meta["a"].messages.get("fr"), Some("Fermé."));
+    let err = PolicyPack::from_files(
+        Path::new("t"),
+        files(
+            "@id(\"a\")\n@code(\"shut\")\nforbid(principal, action, resource);\n",
+            catalogue,
+        ),
+    )
+    .map(|_| ())
+    .unwrap_err();
+    assert!(
+        err.problems
+            .iter()
+            .any(|p| p.message.contains("`@code(\"shut\")` but no message")),
+        "{err}"
+    );
+    let err = PolicyPack::from_files(
+        Path::new("t"),
+        files(
+            "@id(\"a\")\npermit(principal, action, resource);\n",
+            "closed: [1, 2]\n",
+        ),
+    )
+    .map(|_| ())
+    .unwrap_err();
+    assert!(
+        err.problems
+            .iter()
+            .any(|p| p.file.as_deref() == Some(MESSAGES_FILE)),
+        "{err}"
+    );
+}
+
+#[test]
+fn the_licensing_pack_shares_the_no_licence_message_from_its_catalogue() {
+    let pack = licensing();
+    let ids: Vec<&str> = pack
+        .meta
+        .values()
+        .filter(|m| m.code.as_deref() == Some("no_license"))
+        .map(|m| m.id.as_str())
+        .collect();
+    assert!(ids.len() >= 5, "{ids:?}");
+    for id in ids {
+        assert_eq!(
+            pack.meta[id].messages.get("fr"),
+            Some("Vous n'avez pas de licence valide, veuillez en acquérir une."),
+            "{id}"
+        );
+    }
+}

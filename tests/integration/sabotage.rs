@@ -83,3 +83,66 @@ fn a_step_that_expects_no_decision_or_names_no_real_method_is_refused() {
         );
     }
 }
+
+/// `turnstile validate` on a copy of the pack with `file` edited.
+fn validate_edited(file: &str, from: &str, to: &str) -> (bool, String) {
+    let dir = tempfile::tempdir().unwrap();
+    for entry in std::fs::read_dir(repo_path("policies")).unwrap() {
+        let entry = entry.unwrap();
+        std::fs::copy(entry.path(), dir.path().join(entry.file_name())).unwrap();
+    }
+    let path = dir.path().join(file);
+    let text = std::fs::read_to_string(&path).unwrap();
+    assert!(text.contains(from), "{file} holds no `{from}`");
+    std::fs::write(&path, text.replacen(from, to, 1)).unwrap();
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_turnstile"))
+        .args(["validate", "--policies", dir.path().to_str().unwrap()])
+        .output()
+        .unwrap();
+    (
+        out.status.success(),
+        format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        ),
+    )
+}
+
+#[test]
+fn messages_cannot_be_lost_silently() {
+    // A misspelt annotation: the message would be gone.
+    let (ok, text) = validate_edited(
+        "operators.cedar",
+        "@message_fr(\"Vous utilisez",
+        "@mesage_fr(\"Vous utilisez",
+    );
+    assert!(!ok, "{text}");
+    assert!(
+        text.contains("operators.cedar:") && text.contains("unknown annotation `@mesage_fr`"),
+        "{text}"
+    );
+    assert!(text.contains("did you mean `@message_fr`?"), "{text}");
+    // A deleted language.
+    let (ok, text) = validate_edited(
+        "licenses.cedar",
+        "@message_fr(\"Toutes les licences utilisateur sont utilisées. Veuillez en acheter pour en attribuer une.\")\n",
+        "",
+    );
+    assert!(!ok, "{text}");
+    assert!(
+        text.contains("policy `licenses.exhausted` has no message in fr"),
+        "{text}"
+    );
+    // A renamed notice the ledger reads the trial's end from.
+    let (ok, text) = validate_edited("trial.cedar", "@notice(\"trial\")", "@notice(\"trial_end\")");
+    assert!(!ok, "{text}");
+    assert!(text.contains("no policy declares `@notice(\"trial\")`"), "{text}");
+    // A shared message removed from the catalogue.
+    let (ok, text) = validate_edited("messages.yaml", "no_license:", "no_licence:");
+    assert!(!ok, "{text}");
+    assert!(
+        text.contains("has `@code(\"no_license\")` but no message"),
+        "{text}"
+    );
+}

@@ -47,12 +47,24 @@ impl ReloadError {
     }
 }
 
+/// The pack on disk, when it was refused: what serves is the last good set.
+#[derive(Debug, Clone, serde::Serialize, utoipa::ToSchema)]
+pub struct Refused {
+    /// When the files on disk were first refused (RFC 3339); they have been
+    /// refused at every reload since.
+    pub since: String,
+    /// The problems of the latest attempt, one line each.
+    pub problems: Vec<String>,
+}
+
 /// Reloads the engine's pack from its directory.
 pub struct Reloader {
     engine: Arc<Engine>,
     dir: Option<PathBuf>,
     /// One reload at a time.
     lock: tokio::sync::Mutex<()>,
+    /// Set while the files on disk are refused.
+    refused: std::sync::Mutex<Option<Refused>>,
 }
 
 impl Reloader {
@@ -62,7 +74,28 @@ impl Reloader {
             engine,
             dir,
             lock: tokio::sync::Mutex::new(()),
+            refused: std::sync::Mutex::new(None),
         }
+    }
+
+    /// Whether the pack on disk is refused (and since when), while the last
+    /// good one serves.
+    pub fn refused(&self) -> Option<Refused> {
+        self.refused.lock().ok().and_then(|r| r.clone())
+    }
+
+    fn set_refused(&self, problems: Option<Vec<String>>) {
+        let Ok(mut slot) = self.refused.lock() else {
+            return;
+        };
+        *slot = problems.map(|problems| Refused {
+            since: slot
+                .as_ref()
+                .map(|r| r.since.clone())
+                .unwrap_or_else(|| crate::time::format(jiff::Timestamp::now().as_second())),
+            problems,
+        });
+        metrics::gauge!("turnstile_policy_on_disk_refused").set(if slot.is_some() { 1.0 } else { 0.0 });
     }
 
     pub fn dir(&self) -> Option<&PathBuf> {
@@ -95,6 +128,10 @@ impl Reloader {
             },
             Err(e) => Err(ReloadError::Invalid(e)),
         };
+        match &outcome {
+            Ok(_) => self.set_refused(None),
+            Err(e) => self.set_refused(Some(e.problems().iter().map(Problem::short).collect())),
+        }
         match &outcome {
             Ok(r) if r.changed => {
                 metrics::counter!("turnstile_policy_reloads_total", "outcome" => "swapped").increment(1);

@@ -52,9 +52,14 @@ pub async fn ready(State(state): State<AppState>) -> Result<Json<Value>, ApiErro
         )));
     }
     let pack = engine.pack();
+    let on_disk = match state.reloader().refused() {
+        Some(r) => json!({"state": "refused", "since": r.since, "problems": r.problems}),
+        None => json!({"state": "serving"}),
+    };
     Ok(Json(json!({
         "status": "ready",
         "policy_revision": pack.revision,
+        "policies_on_disk": on_disk,
         "policies": pack.policies.num_of_policies(),
         "entity_level": pack.level,
         "data_revision": status.data_revision,

@@ -3,7 +3,7 @@
 //! and the request limits (body size, time).
 //!
 //! Metrics kept: `http_request_duration_seconds{route,method,status}`,
-//! `turnstile_decisions_total{result,source}`, `turnstile_policy_reloads_total{outcome}`,
+//! `turnstile_decisions_total{result,source}`, `turnstile_policy_reloads_total{outcome}`, `turnstile_policy_on_disk_refused`,
 //! `turnstile_decision_log_dropped_total`, `turnstile_store_commit_seconds`,
 //! `turnstile_store_batch_jobs`, `turnstile_entity_loads_total{from="database"}`
 //! (cache misses) and `turnstile_entity_load_seconds`. Nothing here sees a token
@@ -50,6 +50,11 @@ fn describe() {
         "decisions made, by result and source"
     );
     metrics::describe_counter!("turnstile_policy_reloads_total", "policy reloads, by outcome");
+    metrics::describe_gauge!(
+        "turnstile_policy_on_disk_refused",
+        "1 while the policy files on disk are refused and the last good set serves"
+    );
+    metrics::gauge!("turnstile_policy_on_disk_refused").set(0.0);
     metrics::describe_counter!(
         "turnstile_decision_log_dropped_total",
         "decision-log entries dropped because the queue was full"

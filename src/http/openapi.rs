@@ -444,6 +444,10 @@ pub struct Ready {
     pub status: String,
     /// The revision of the policy set serving.
     pub policy_revision: String,
+    /// Whether the policy files on disk are the ones serving: `serving`, or
+    /// `refused` (with `since` and the problems) while the last good set
+    /// keeps serving.
+    pub policies_on_disk: PoliciesOnDisk,
     /// How many policies serve.
     pub policies: usize,
     /// How deep the slicer loads entities for this pack.
@@ -456,6 +460,20 @@ pub struct Ready {
     /// `sqlite` or `postgres`.
     pub backend: String,
     pub store: StoreStatus,
+}
+
+/// The policy files on disk against what serves.
+#[derive(Serialize, ToSchema)]
+pub struct PoliciesOnDisk {
+    /// `serving` (the files on disk serve) or `refused`.
+    #[schema(example = "serving")]
+    pub state: String,
+    /// While refused: since when (RFC 3339).
+    #[schema(nullable = false)]
+    pub since: Option<String>,
+    /// While refused: the problems of the latest attempt.
+    #[schema(nullable = false)]
+    pub problems: Option<Vec<String>>,
 }
 
 /// What the node knows of its database.

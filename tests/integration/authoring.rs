@@ -183,13 +183,49 @@ async fn a_broken_policy_file_is_refused_with_its_errors_and_the_old_set_keeps_s
         "{problems:?}"
     );
 
-    let (_, after) = app.get("/health/ready").await;
+    let (status, after) = app.get("/health/ready").await;
+    assert_eq!(status, StatusCode::OK, "the last good set serves: {after}");
     assert_eq!(after["policy_revision"], before["policy_revision"]);
+    assert_eq!(
+        before["policies_on_disk"],
+        json!({"state": "serving"}),
+        "{before}"
+    );
+    // Readiness says the files on disk are refused, since when, and why.
+    let on_disk = &after["policies_on_disk"];
+    assert_eq!(on_disk["state"], "refused", "{after}");
+    let since = on_disk["since"].as_str().unwrap().to_string();
+    assert!(since.ends_with('Z'), "{after}");
+    assert!(
+        on_disk["problems"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|p| p.as_str().unwrap().contains("broken.cedar")),
+        "{after}"
+    );
     let (allowed, answer) = app
         .evaluate(("User", "rl-admin"), "access_management", ("Tenant", "rl"))
         .await;
     assert!(allowed, "{answer}");
     assert_eq!(answer["context"]["policy_revision"], before["policy_revision"]);
+    // Refused again: still refused since the first time.
+    let (s, _) = app.post("/v1/admin/reload", json!({})).await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
+    let (_, again) = app.get("/health/ready").await;
+    assert_eq!(again["policies_on_disk"]["since"], json!(since), "{again}");
+    // Fixed on disk: serving again.
+    std::fs::remove_file(dir.path().join("broken.cedar")).unwrap();
+    edit(
+        dir.path(),
+        "management.cedar",
+        "when { principal.nope };",
+        "when { principal in resource };",
+    );
+    let (s, body) = app.post("/v1/admin/reload", json!({})).await;
+    assert_eq!(s, StatusCode::OK, "{body}");
+    let (_, fixed) = app.get("/health/ready").await;
+    assert_eq!(fixed["policies_on_disk"], json!({"state": "serving"}), "{fixed}");
 }
 
 #[tokio::test]

@@ -228,6 +228,9 @@ pub enum Command {
         /// Exit 1 if any decision flips.
         #[arg(long)]
         fail_on_flip: bool,
+        /// Exit 1 if any answer changes at all (a countdown, a message, a flip).
+        #[arg(long)]
+        fail_on_change: bool,
     },
 }
 
@@ -340,7 +343,17 @@ pub fn run(cli: Cli) -> ExitCode {
             source,
             json,
             fail_on_flip,
-        } => replay(&log, &policies, &baseline, &db, &source, json, fail_on_flip),
+            fail_on_change,
+        } => replay(
+            &log,
+            &policies,
+            &baseline,
+            &db,
+            &source,
+            json,
+            fail_on_flip,
+            fail_on_change,
+        ),
     }
 }
 
@@ -936,6 +949,7 @@ fn explain(a: ExplainArgs) -> ExitCode {
     }
 }
 
+#[allow(clippy::too_many_arguments)]
 fn replay(
     log: &Path,
     candidate: &Path,
@@ -944,6 +958,7 @@ fn replay(
     source: &str,
     json: bool,
     fail_on_flip: bool,
+    fail_on_change: bool,
 ) -> ExitCode {
     let result = (|| -> Result<crate::replay::Report, String> {
         let entries =
@@ -963,7 +978,9 @@ fn replay(
             } else {
                 print!("{}", crate::replay::render(&report));
             }
-            if fail_on_flip && !report.flips.is_empty() {
+            if (fail_on_flip || fail_on_change) && !report.flips.is_empty()
+                || fail_on_change && !report.changed.is_empty()
+            {
                 ExitCode::FAILURE
             } else {
                 ExitCode::SUCCESS

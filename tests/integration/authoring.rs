@@ -305,7 +305,7 @@ async fn reloading_50_times_under_load_loses_no_request() {
 }
 
 #[tokio::test]
-async fn replay_finds_exactly_the_flips_of_a_grace_period_cut_from_30_to_15_days() {
+async fn replay_finds_exactly_the_flips_and_moved_countdowns_of_a_grace_period_cut_from_30_to_15_days() {
     let app = TestApp::licensing();
     let log_dir = tempfile::tempdir().unwrap();
     let log_path = log_dir.path().join("decisions.jsonl");
@@ -373,6 +373,8 @@ async fn replay_finds_exactly_the_flips_of_a_grace_period_cut_from_30_to_15_days
     let entries = turnstile::decision_log::read(&log_path).unwrap();
     let baseline = turnstile::policy::PolicyPack::load(&crate::common::repo_path("policies")).unwrap();
     let candidate = turnstile::policy::PolicyPack::load(candidate.path()).unwrap();
+    let candidate_revision = candidate.revision.clone();
+    let (base2, cand2, entries2) = (baseline.clone(), candidate.clone(), entries.clone());
     // Replay reads the store: blocking work, off the async worker.
     let store = app.store.clone();
     let report = tokio::task::spawn_blocking(move || {
@@ -381,6 +383,48 @@ async fn replay_finds_exactly_the_flips_of_a_grace_period_cut_from_30_to_15_days
     .await
     .unwrap()
     .unwrap();
+    // Not only flips: every countdown that moves is listed, with the days.
+    let moved: Vec<String> = report.changed.iter().map(|f| f.resource.clone()).collect();
+    let expected: Vec<String> = (0..15).map(|d| format!("Tenant::\"late-{d}\"")).collect();
+    assert_eq!(moved, expected);
+    for (d, f) in report.changed.iter().enumerate() {
+        let days = f
+            .changes
+            .iter()
+            .find(|c| c.path == "notices.0.days_left")
+            .unwrap_or_else(|| panic!("{f:?}"));
+        assert_eq!(
+            (days.was.clone(), days.now.clone()),
+            (json!(30 - d), json!(15 - d)),
+            "{f:?}"
+        );
+        assert!(
+            f.changes.iter().any(|c| c.path == "notices.0.message.en"),
+            "{f:?}"
+        );
+    }
+    let text = turnstile::replay::render(&report);
+    assert!(text.contains("notices.0.days_left: 20 → 5"), "{text}");
+    // Decisions the candidate itself answered (logged with its revision, as
+    // after a hot reload) are what was answered: counted, never flips.
+    let served: Vec<_> = entries2
+        .into_iter()
+        .map(|e| {
+            e.map(|mut e| {
+                e.policy_revision = candidate_revision.clone();
+                e
+            })
+        })
+        .collect();
+    let store = app.store.clone();
+    let again = tokio::task::spawn_blocking(move || {
+        turnstile::replay::replay(&store, base2, cand2, &served, "authzen")
+    })
+    .await
+    .unwrap()
+    .unwrap();
+    assert_eq!((again.served_by_candidate, again.replayed), (41, 0));
+    assert!(again.flips.is_empty() && again.changed.is_empty());
     assert_eq!(report.replayed, 41);
     assert_eq!(report.drifted, 0);
     let flipped: Vec<String> = report.flips.iter().map(|f| f.resource.clone()).collect();

@@ -1,11 +1,21 @@
 //! scenario: given a licence ledger state and a pinned clock, run requests and
-//! check the answers. One runner serves `cargo test` (which snapshots every
-//! response) and `turnstile test DIR` (a line per case, for policy authors).
+//! check the answers. One runner serves `cargo test` (which compares every
+//! response with its recorded answer) and `turnstile test DIR` (a line per case,
+//! for policy authors).
 //!
 //! A scenario file (YAML) holds `now`, a `given` state and `steps`. A step is an
 //! AuthZEN evaluation (`evaluate:`), a batch (`evaluations:`) or any HTTP call
 //! (`http:`, e.g. a ledger change), optionally at a later time (`at:`), with what
 //! to `expect`. Steps run in order against one in-process service.
+//!
+//! Times anywhere in a file may be written relative to the scenario's `now`:
+//! `now+10d`, `now-1d12h`, `now+30m` (days, hours, minutes, seconds).
+//!
+//! Besides its expectations, a file's whole answers may be recorded in
+//! `answers/<file>` beside it (`turnstile test --accept` writes them after
+//! showing what changed): every later run compares each step's whole answer
+//! with the recorded one, so a moved countdown or a changed message shows up
+//! even where no expectation looks.
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
@@ -243,6 +253,9 @@ pub struct CaseOutcome {
     pub name: String,
     #[serde(skip)]
     pub failures: Vec<String>,
+    /// How the whole answer differs from the recorded one, one line per path.
+    #[serde(skip)]
+    pub changed: Vec<String>,
     /// Policies that determined this step's decisions (or refusal).
     #[serde(skip)]
     pub determining: BTreeSet<String>,
@@ -253,7 +266,7 @@ pub struct CaseOutcome {
 
 impl CaseOutcome {
     pub fn passed(&self) -> bool {
-        self.failures.is_empty()
+        self.failures.is_empty() && self.changed.is_empty()
     }
 }
 
@@ -280,6 +293,10 @@ pub fn read(path: &Path) -> Result<Scenario, ScenarioError> {
     let text = std::fs::read_to_string(path).map_err(|source| ScenarioError::Read {
         path: path.display().to_string(),
         source,
+    })?;
+    let text = resolve_relative_times(&text).map_err(|message| ScenarioError::Parse {
+        path: path.display().to_string(),
+        message,
     })?;
     let scenario: Scenario = serde_yaml_ng::from_str(&text).map_err(|e| ScenarioError::Parse {
         path: path.display().to_string(),
@@ -324,6 +341,210 @@ fn check_steps(scenario: &Scenario) -> Result<(), String> {
         }
     }
     Ok(())
+}
+
+/// Replaces `now+10d`-style times with RFC 3339 times relative to the file's
+/// top-level `now:` (line numbers are kept: each replacement stays on its line).
+pub fn resolve_relative_times(text: &str) -> Result<String, String> {
+    if !text.contains("now+") && !text.contains("now-") {
+        return Ok(text.to_string());
+    }
+    let now = text
+        .lines()
+        .find_map(|l| l.strip_prefix("now:"))
+        .map(|v| v.trim().trim_matches('"').trim_matches('\''))
+        .ok_or("times relative to `now` need a top-level `now:` time")?;
+    let now = time::parse(now).map_err(|e| format!("`now`: {e}"))?;
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(at) = rest.find("now") {
+        let before_ok = rest[..at]
+            .chars()
+            .next_back()
+            .is_none_or(|c| !(c.is_alphanumeric() || c == '_'));
+        let after = &rest[at + 3..];
+        let (offset, used) = offsets(after);
+        if !before_ok || used == 0 {
+            out.push_str(&rest[..at + 3]);
+            rest = after;
+            continue;
+        }
+        let next = after[used..].chars().next();
+        if next.is_some_and(|c| c.is_alphanumeric() || c == '_') {
+            return Err(format!(
+                "`now{}…` is not a relative time: write e.g. `now+10d`, `now-1d12h`",
+                &after[..used]
+            ));
+        }
+        let at_time = now
+            .checked_add(offset)
+            .ok_or_else(|| format!("`now{}` is out of range", &after[..used]))?;
+        out.push_str(&rest[..at]);
+        out.push_str(&time::format(at_time));
+        rest = &after[used..];
+    }
+    out.push_str(rest);
+    Ok(out)
+}
+
+/// Reads `+10d-2h…` (or `-1d12h`: a part without a sign keeps the last one)
+/// at the start of `s`: the total in seconds and the bytes used; 0 bytes when
+/// `s` does not start with a signed part.
+fn offsets(s: &str) -> (i64, usize) {
+    let bytes = s.as_bytes();
+    let (mut total, mut used, mut sign) = (0i64, 0usize, 0i64);
+    let mut i = 0;
+    loop {
+        match bytes.get(i) {
+            Some(b'+') => (sign, i) = (1, i + 1),
+            Some(b'-') => (sign, i) = (-1, i + 1),
+            Some(b) if b.is_ascii_digit() && sign != 0 => {}
+            _ => return (total, used),
+        }
+        let digits = i;
+        while bytes.get(i).is_some_and(u8::is_ascii_digit) {
+            i += 1;
+        }
+        let unit = match bytes.get(i) {
+            Some(b'd') => 86_400,
+            Some(b'h') => 3_600,
+            Some(b'm') => 60,
+            Some(b's') => 1,
+            _ => return (total, used),
+        };
+        let part = s[digits..i]
+            .parse::<i64>()
+            .ok()
+            .and_then(|n| n.checked_mul(unit * sign))
+            .and_then(|v| total.checked_add(v));
+        let Some(t) = part else {
+            return (total, used);
+        };
+        i += 1;
+        total = t;
+        used = i;
+    }
+}
+
+/// Where the recorded answers of a scenario file live: `answers/<file>` beside it.
+pub fn answers_path(file: &Path) -> PathBuf {
+    let name = file.file_name().map(|n| n.to_os_string()).unwrap_or_default();
+    file.parent().unwrap_or(Path::new(".")).join("answers").join(name)
+}
+
+/// One recorded answer.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct Recorded {
+    pub name: String,
+    pub status: u16,
+    pub response: Value,
+}
+
+/// The answers as they would be recorded.
+pub fn recorded(outcome: &Outcome) -> Vec<Recorded> {
+    outcome
+        .cases
+        .iter()
+        .map(|c| Recorded {
+            name: c.name.clone(),
+            status: c.status,
+            response: c.response.clone(),
+        })
+        .collect()
+}
+
+/// Reads the recorded answers of `file`, if it has any.
+pub fn read_answers(file: &Path) -> Result<Option<Vec<Recorded>>, String> {
+    let path = answers_path(file);
+    match std::fs::read_to_string(&path) {
+        Ok(text) => serde_yaml_ng::from_str(&text)
+            .map(Some)
+            .map_err(|e| format!("`{}` is not a file of recorded answers: {e}", path.display())),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+        Err(e) => Err(format!("cannot read `{}`: {e}", path.display())),
+    }
+}
+
+/// Writes the answers of `outcome` as the recorded ones.
+pub fn write_answers(outcome: &Outcome) -> Result<PathBuf, String> {
+    let path = answers_path(&outcome.file);
+    let header = format!(
+        "# The whole answers of `{}`, recorded by `turnstile test --accept`:\n# every run compares each step's answer with these. Do not edit by hand.\n",
+        outcome
+            .file
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default()
+    );
+    let body = serde_yaml_ng::to_string(&recorded(outcome)).map_err(|e| e.to_string())?;
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir).map_err(|e| format!("cannot create `{}`: {e}", dir.display()))?;
+    }
+    std::fs::write(&path, format!("{header}{body}"))
+        .map_err(|e| format!("cannot write `{}`: {e}", path.display()))?;
+    Ok(path)
+}
+
+/// How the answers of a run differ from the recorded ones, per case
+/// (index, lines); empty when they are the same.
+pub fn answer_changes(outcome: &Outcome, recorded: &[Recorded]) -> Vec<(Option<usize>, Vec<String>)> {
+    let mut out = Vec::new();
+    if recorded.len() != outcome.cases.len() {
+        out.push((
+            None,
+            vec![format!(
+                "the file has {} steps, the recorded answers {}",
+                outcome.cases.len(),
+                recorded.len()
+            )],
+        ));
+    }
+    for (i, (case, rec)) in outcome.cases.iter().zip(recorded).enumerate() {
+        let mut lines = Vec::new();
+        if case.name != rec.name {
+            lines.push(format!("recorded as step `{}`", rec.name));
+        }
+        if case.status != rec.status {
+            lines.push(format!("status: {} → {}", rec.status, case.status));
+        }
+        for c in crate::replay::changes(&rec.response, &case.response) {
+            lines.push(format!("{}: {} → {}", c.path, show(&c.was), show(&c.now)));
+        }
+        if !lines.is_empty() {
+            out.push((Some(i), lines));
+        }
+    }
+    out
+}
+
+fn show(v: &Value) -> String {
+    match v {
+        Value::Null => "—".into(),
+        v => v.to_string(),
+    }
+}
+
+/// Adds to each case a failure for every difference from the recorded answers.
+fn check_answers(outcome: &mut Outcome) {
+    let recorded = match read_answers(&outcome.file) {
+        Ok(Some(r)) => r,
+        Ok(None) => return,
+        Err(e) => {
+            if let Some(first) = outcome.cases.first_mut() {
+                first.changed.push(e);
+            }
+            return;
+        }
+    };
+    for (index, lines) in answer_changes(outcome, &recorded) {
+        let case = match index {
+            Some(i) => outcome.cases.get_mut(i),
+            None => outcome.cases.last_mut(),
+        };
+        if let Some(case) = case {
+            case.changed.extend(lines);
+        }
+    }
 }
 
 /// The scenario files of a directory, sorted.
@@ -396,10 +617,12 @@ async fn run_on(
         });
     }
     store.close();
-    Ok(Outcome {
+    let mut outcome = Outcome {
         file: path.to_path_buf(),
         cases,
-    })
+    };
+    check_answers(&mut outcome);
+    Ok(outcome)
 }
 
 /// A `cedar` step: the pack asked directly, with the step's own entities.
@@ -411,6 +634,7 @@ fn run_cedar_step(pack: &PolicyPack, step: &Step, case: &Value) -> CaseOutcome {
     let mut outcome = CaseOutcome {
         name: step.name.clone(),
         failures: Vec::new(),
+        changed: Vec::new(),
         determining: determining(&response),
         request: json!({"cedar": case}),
         status,
@@ -444,6 +668,7 @@ async fn run_step(router: &axum::Router, step: &Step) -> CaseOutcome {
             return CaseOutcome {
                 name: step.name.clone(),
                 failures: vec!["a step needs exactly one of `evaluate`, `evaluations` or `http`".into()],
+                changed: Vec::new(),
                 determining: BTreeSet::new(),
                 request: Value::Null,
                 status: 0,
@@ -484,6 +709,7 @@ async fn run_step(router: &axum::Router, step: &Step) -> CaseOutcome {
     let mut outcome = CaseOutcome {
         name: step.name.clone(),
         failures: Vec::new(),
+        changed: Vec::new(),
         determining: determining(&response),
         request: request_value,
         status: status.as_u16(),
@@ -825,4 +1051,24 @@ impl Coverage {
 pub fn coverage(pack: &PolicyPack, determining: &BTreeSet<String>) -> Coverage {
     let (covered, uncovered) = pack.meta.keys().cloned().partition(|id| determining.contains(id));
     Coverage { covered, uncovered }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn times_relative_to_now_become_rfc3339_on_their_line() {
+        let text = "now: 2026-01-01T00:00:00Z\nat: now+10d\nx: [now-1d12h, \"now+30m\"]\nnowhere: now\n";
+        let out = resolve_relative_times(text).unwrap();
+        assert_eq!(
+            out,
+            "now: 2026-01-01T00:00:00Z\nat: 2026-01-11T00:00:00Z\nx: [2025-12-30T12:00:00Z, \"2026-01-01T00:30:00Z\"]\nnowhere: now\n"
+        );
+        assert!(resolve_relative_times("now: 2026-01-01T00:00:00Z\nat: now+5days\n").is_err());
+        assert!(
+            resolve_relative_times("at: now+5d\n").is_err(),
+            "no `now:` to be relative to"
+        );
+    }
 }

@@ -6,6 +6,7 @@
 mod common;
 mod http_client;
 
+mod author_loop;
 mod authoring;
 mod authzen_conformance;
 mod concurrency;

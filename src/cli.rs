@@ -1127,6 +1127,10 @@ pub struct ExplainArgs {
     /// Explain at this time (RFC 3339) instead of now.
     #[arg(long)]
     pub at: Option<String>,
+    /// Explain a scenario's step instead, as its service decides it then:
+    /// `FILE#CASE` (the first `evaluate` step whose name contains CASE).
+    #[arg(long, value_name = "FILE#CASE", conflicts_with_all = ["request", "subject", "action", "resource", "at"])]
+    pub scenario: Option<String>,
     /// Print JSON instead of text.
     #[arg(long)]
     pub json: bool,
@@ -1163,6 +1167,19 @@ fn explain_request(a: &ExplainArgs) -> Result<serde_json::Value, String> {
 
 fn explain(a: ExplainArgs) -> ExitCode {
     let result = (|| -> Result<String, String> {
+        if let Some(target) = &a.scenario {
+            let (file, case) = target
+                .split_once('#')
+                .ok_or("`--scenario` takes `FILE#CASE`: a scenario file and (part of) a step's name")?;
+            let pack = PolicyPack::load(&a.policies).map_err(|e| e.to_string())?;
+            let rt = runtime().ok_or("cannot start the async runtime")?;
+            let x = rt.block_on(crate::scenario::explain_case(Path::new(file), pack, case))?;
+            return if a.json {
+                serde_json::to_string_pretty(&x).map_err(|e| e.to_string())
+            } else {
+                Ok(crate::explain::render(&x))
+            };
+        }
         let body = explain_request(&a)?;
         let query = crate::http::authzen::parse_evaluation(&body).map_err(|e| e.to_string())?;
         let pack = PolicyPack::load(&a.policies).map_err(|e| e.to_string())?;

@@ -625,6 +625,14 @@ impl Engine {
         d
     }
 
+    /// The notices the tenant of `p` sees at `now` (for explain, uncached).
+    pub fn notices_of(&self, pack: &PolicyPack, p: &Ready, now: i64) -> Vec<Notice> {
+        match &p.tenant {
+            Some(t) => self.notices_for(pack, p, t, now, false),
+            None => Vec::new(),
+        }
+    }
+
     fn notices_for(
         &self,
         pack: &PolicyPack,

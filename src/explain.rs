@@ -27,6 +27,9 @@ pub struct Explanation {
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub unknown: Vec<String>,
     pub request: ExplainedRequest,
+    /// The countdowns the tenant's users see with this answer.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub notices: Vec<crate::notice::Notice>,
     pub policy_revision: String,
     /// Every policy that can apply to the action, determining ones first.
     pub policies: Vec<PolicyTrace>,
@@ -120,6 +123,7 @@ pub fn explain(
                 message: None,
                 unknown: d.unknown,
                 request,
+                notices: Vec::new(),
                 policy_revision: pack.revision.clone(),
                 policies: Vec::new(),
             });
@@ -143,7 +147,9 @@ pub fn explain(
         _ => 4,
     };
     policies.sort_by(|a, b| rank(a).cmp(&rank(b)).then_with(|| a.id.cmp(&b.id)));
+    let notices = engine.notices_of(pack, &ready, now);
     Ok(Explanation {
+        notices,
         decision: d.allowed,
         reasons: d.reasons,
         errors: d.errors,
@@ -242,6 +248,8 @@ fn evaluate(text: &str, kind: &'static str, ready: &Ready, expr: Option<&Expr>) 
     let mut paths = Vec::new();
     if let Some(e) = expr {
         collect_paths(e, &mut paths);
+        // The computed side of a comparison: the threshold it was held to.
+        collect_computed_sides(e, &mut paths);
     } else if let Some((var, _)) = text.split_once(' ') {
         paths.push(var.to_string());
     }
@@ -249,7 +257,11 @@ fn evaluate(text: &str, kind: &'static str, ready: &Ready, expr: Option<&Expr>) 
         .into_iter()
         .map(|p| {
             let v = match eval(&p, ready) {
+                Ok(EvalResult::Long(n)) if looks_like_time(&p) => with_date(n),
                 Ok(v) => v.to_string(),
+                // An optional attribute the data does not carry (read only
+                // behind a `has`, or the clause would have failed on it).
+                Err(e) if e.contains("does not have the attribute") => "(absent)".to_string(),
                 Err(e) => format!("<error: {e}>"),
             };
             (p, v)
@@ -344,6 +356,58 @@ fn collect_paths(e: &Expr, out: &mut Vec<String>) {
     }
 }
 
+/// The sides of comparisons that are computed (`created_at + 30 * 86400`),
+/// not a plain path or a literal: what a time or count was compared with.
+fn collect_computed_sides(e: &Expr, out: &mut Vec<String>) {
+    use pst::BinaryOp as B;
+    match e {
+        Expr::BinaryOp {
+            op: B::Eq | B::NotEq | B::Less | B::LessEq | B::Greater | B::GreaterEq,
+            left,
+            right,
+        } => {
+            for side in [left, right] {
+                if matches!(side.as_ref(), Expr::BinaryOp { .. } | Expr::IfThenElse { .. }) {
+                    let text = side.to_string();
+                    if !out.contains(&text) {
+                        out.push(text);
+                    }
+                }
+            }
+        }
+        Expr::BinaryOp { left, right, .. } => {
+            collect_computed_sides(left, out);
+            collect_computed_sides(right, out);
+        }
+        Expr::UnaryOp { expr, .. } => collect_computed_sides(expr, out),
+        Expr::IfThenElse {
+            cond,
+            then_expr,
+            else_expr,
+        } => {
+            collect_computed_sides(cond, out);
+            collect_computed_sides(then_expr, out);
+            collect_computed_sides(else_expr, out);
+        }
+        _ => {}
+    }
+}
+
+/// Whether an expression reads a time: `context.now`, `…_at`, or arithmetic on one.
+fn looks_like_time(text: &str) -> bool {
+    text.split(|c: char| !(c.is_alphanumeric() || c == '_' || c == '.'))
+        .any(|word| word.ends_with(".now") || word == "now" || word.ends_with("_at"))
+}
+
+/// A Unix time with its date: `1795495107 (2026-11-24T04:38:27Z)`.
+fn with_date(n: i64) -> String {
+    if (-62_135_596_800..=253_402_300_799).contains(&n) {
+        format!("{n} ({})", crate::time::format(n))
+    } else {
+        n.to_string()
+    }
+}
+
 /// A chain of attribute accesses starting at a variable.
 fn rooted(e: &Expr) -> bool {
     match e {
@@ -372,6 +436,20 @@ pub fn render(x: &Explanation) -> String {
     }
     for e in &x.errors {
         let _ = writeln!(out, "  error (denies): {e}");
+    }
+    for n in &x.notices {
+        let _ = writeln!(
+            out,
+            "  notice {}: {} day{} left, until {} (policy {})",
+            n.kind,
+            n.days_left,
+            if n.days_left == 1 { "" } else { "s" },
+            n.until,
+            n.policy
+        );
+        for (lang, text) in &n.message.0 {
+            let _ = writeln!(out, "    [{lang}] {text}");
+        }
     }
     let section = |out: &mut String, title: &str, outcome: &str| {
         let items: Vec<&PolicyTrace> = x.policies.iter().filter(|p| p.outcome == outcome).collect();

@@ -10,5 +10,16 @@ use clap::Parser;
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 fn main() -> std::process::ExitCode {
-    turnstile::cli::run(turnstile::cli::Cli::parse())
+    let cli = turnstile::cli::Cli::parse();
+    if !matches!(cli.command, turnstile::cli::Command::Serve { .. }) {
+        // A command piped into `head` stops quietly when the pipe closes, as
+        // Unix tools do, instead of panicking on the failed write. (The
+        // server keeps Rust's default: a closed socket is an error to handle.)
+        // SAFETY: restoring the default disposition of one signal, before any
+        // thread is started.
+        unsafe {
+            libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+        }
+    }
+    turnstile::cli::run(cli)
 }

@@ -583,6 +583,31 @@ async fn run_on(
     pack: PolicyPack,
     store: Store,
 ) -> Result<Outcome, ScenarioError> {
+    let (cases, _) = run_until(path, &scenario, pack, store.clone(), None).await?;
+    store.close();
+    let mut outcome = Outcome {
+        file: path.to_path_buf(),
+        cases,
+    };
+    check_answers(&mut outcome);
+    Ok(outcome)
+}
+
+/// A scenario's service at the moment of one of its steps, before it runs.
+struct Paused {
+    engine: Arc<Engine>,
+    step: Step,
+}
+
+/// Loads the given state and runs the steps, stopping before the first
+/// whose name contains `stop` (with the clock moved to its time) if asked.
+async fn run_until(
+    path: &Path,
+    scenario: &Scenario,
+    pack: PolicyPack,
+    store: Store,
+    stop: Option<&str>,
+) -> Result<(Vec<CaseOutcome>, Option<Paused>), ScenarioError> {
     let setup = |message: String| ScenarioError::Setup {
         path: path.display().to_string(),
         message,
@@ -611,18 +636,68 @@ async fn run_on(
             // Time passing ends subscriptions: reconcile as the server's sweep would.
             state.ledger().sweep().await.map_err(|e| setup(e.to_string()))?;
         }
+        if stop.is_some_and(|name| step.name.contains(name)) {
+            return Ok((
+                cases,
+                Some(Paused {
+                    engine: engine.clone(),
+                    step: step.clone(),
+                }),
+            ));
+        }
         cases.push(match &step.cedar {
             Some(case) => run_cedar_step(&engine.pack(), step, case),
             None => run_step(&router, step).await,
         });
     }
-    store.close();
-    let mut outcome = Outcome {
-        file: path.to_path_buf(),
-        cases,
+    Ok((cases, None))
+}
+
+/// Explains the `evaluate` step of `path` whose name contains `case`, as the
+/// scenario's service decides it at that step (every earlier step has run).
+pub async fn explain_case(
+    path: &Path,
+    pack: PolicyPack,
+    case: &str,
+) -> Result<crate::explain::Explanation, String> {
+    let scenario = read(path).map_err(|e| e.to_string())?;
+    let dir = tempfile::tempdir().map_err(|e| e.to_string())?;
+    let store = Store::open(&dir.path().join("scenario.db")).map_err(|e| e.to_string())?;
+    let (_, paused) = run_until(path, &scenario, pack, store.clone(), Some(case))
+        .await
+        .map_err(|e| e.to_string())?;
+    let Some(Paused { engine, step }) = paused else {
+        store.close();
+        return Err(format!(
+            "`{}` has no step whose name contains `{case}`",
+            path.display()
+        ));
     };
-    check_answers(&mut outcome);
-    Ok(outcome)
+    let Some(request) = &step.evaluate else {
+        store.close();
+        return Err(format!(
+            "step `{}` is not an `evaluate` step: nothing to explain",
+            step.name
+        ));
+    };
+    let q =
+        crate::http::authzen::parse_evaluation(request).map_err(|e| format!("step `{}`: {e}", step.name))?;
+    let now = engine.clock().now();
+    let pack = engine.pack();
+    let explained = tokio::task::spawn_blocking(move || {
+        crate::explain::explain(
+            &engine,
+            &pack,
+            crate::slice::Source::Store(engine.store()),
+            now,
+            &q,
+        )
+    })
+    .await
+    .map_err(|e| e.to_string())?
+    .map_err(|e| e.to_string());
+    store.close();
+    explained
 }
 
 /// A `cedar` step: the pack asked directly, with the step's own entities.

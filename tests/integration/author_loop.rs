@@ -197,3 +197,58 @@ fn one_case_by_name_and_json_and_junit_reports() {
         "{text}"
     );
 }
+
+#[test]
+fn explain_a_scenario_case_with_dates_thresholds_and_notices() {
+    let case = format!(
+        "{}#14.5 days",
+        s(&repo_path("fixtures/scenarios/r08_late_payment.yaml"))
+    );
+    let (ok, text) = turnstile(&[
+        "explain",
+        "--scenario",
+        &case,
+        "--policies",
+        s(&repo_path("policies")),
+    ]);
+    assert!(ok, "{text}");
+    assert!(
+        text.starts_with(
+            "ALLOW  User::\"pia\" access_management Tenant::\"pay-plant\"  at 2026-02-15T12:00:00Z"
+        ),
+        "{text}"
+    );
+    // The countdown the user sees, in both languages.
+    assert!(
+        text.contains("notice payment_overdue: 16 days left, until 2026-03-03T00:00:00Z"),
+        "{text}"
+    );
+    assert!(text.contains("[fr] Le paiement est en retard"), "{text}");
+    // Times read as dates, and the threshold each was compared with.
+    assert!(
+        text.contains("context.now = 1771156800 (2026-02-15T12:00:00Z)"),
+        "{text}"
+    );
+    assert!(
+        text.contains(
+            "context.tenant.earliest_unpaid_due_at + (30 * 86400) = 1772496000 (2026-03-03T00:00:00Z)"
+        ),
+        "{text}"
+    );
+    // An optional attribute the tenant does not have is absent, not an error.
+    assert!(text.contains("context.tenant.trial_days = (absent)"), "{text}");
+    assert!(!text.contains("<error"), "{text}");
+    // A step that is not an evaluation, or no such step, is said plainly.
+    let (ok, text) = turnstile(&[
+        "explain",
+        "--scenario",
+        &format!(
+            "{}#no such step",
+            s(&repo_path("fixtures/scenarios/r08_late_payment.yaml"))
+        ),
+    ]);
+    assert!(
+        !ok && text.contains("has no step whose name contains `no such step`"),
+        "{text}"
+    );
+}

@@ -826,6 +826,7 @@ async fn test(args: TestArgs) -> ExitCode {
     let shown = |name: &str| case_filter.as_deref().is_none_or(|f| name.contains(f));
     let (mut passed, mut failed) = (0usize, 0usize);
     let mut covered = std::collections::BTreeSet::new();
+    let mut clauses = std::collections::BTreeSet::new();
     let mut report = Vec::new();
     let mut to_accept = Vec::new();
     for file in files {
@@ -838,6 +839,7 @@ async fn test(args: TestArgs) -> ExitCode {
                 let mut cases = Vec::new();
                 for case in outcome.cases.iter().filter(|c| shown(&c.name)) {
                     covered.extend(case.determining.iter().cloned());
+                    clauses.extend(case.clauses.iter().cloned());
                     if case.passed() {
                         passed += 1;
                     } else {
@@ -866,7 +868,7 @@ async fn test(args: TestArgs) -> ExitCode {
     }
     let mut ok = failed == 0;
     let coverage =
-        (args.coverage || args.min_coverage.is_some()).then(|| scenario::coverage(&pack, &covered));
+        (args.coverage || args.min_coverage.is_some()).then(|| scenario::coverage(&pack, &covered, &clauses));
     if let (Some(c), Some(min)) = (&coverage, args.min_coverage)
         && c.percent() + 1e-9 < min
     {
@@ -884,7 +886,14 @@ async fn test(args: TestArgs) -> ExitCode {
         TestFormat::Json => {
             let cov = coverage
                 .as_ref()
-                .map(|c| json!({"covered": c.covered, "uncovered": c.uncovered, "percent": c.percent()}));
+                .map(|c| {
+                    json!({
+                        "covered": c.covered,
+                        "uncovered": c.uncovered,
+                        "percent": c.percent(),
+                        "conditions": {"seen": c.conditions_seen, "total": c.conditions_total, "unseen": c.conditions_unseen},
+                    })
+                });
             let doc = json!({"passed": passed, "failed": failed, "files": report, "coverage": cov});
             println!("{}", serde_json::to_string_pretty(&doc).unwrap_or_default());
         }
@@ -946,6 +955,13 @@ fn print_test_text(
                 .map(|m| format!("{}:{}", m.file, m.line))
                 .unwrap_or_default();
             println!("  never determining: {id}  ({file})");
+        }
+        println!(
+            "conditions: {} of {} clause outcomes seen (each `when`/`unless` true and false)",
+            report.conditions_seen, report.conditions_total
+        );
+        for line in &report.conditions_unseen {
+            println!("  {line}");
         }
         if let Some(min) = min_coverage
             && report.percent() + 1e-9 < min

@@ -259,6 +259,10 @@ pub struct CaseOutcome {
     /// Policies that determined this step's decisions (or refusal).
     #[serde(skip)]
     pub determining: BTreeSet<String>,
+    /// For decision steps: each clause of each policy in scope, and what it
+    /// evaluated to (policy id, clause index, value), for condition coverage.
+    #[serde(skip)]
+    pub clauses: Vec<(String, usize, bool)>,
     pub request: Value,
     pub status: u16,
     pub response: Value,
@@ -645,12 +649,73 @@ async fn run_until(
                 }),
             ));
         }
-        cases.push(match &step.cedar {
+        let mut case = match &step.cedar {
             Some(case) => run_cedar_step(&engine.pack(), step, case),
             None => run_step(&router, step).await,
-        });
+        };
+        case.clauses = clause_values(&engine, step).await;
+        cases.push(case);
     }
     Ok((cases, None))
+}
+
+/// What each clause of each in-scope policy evaluated to for the decisions
+/// of an `evaluate` or `evaluations` step (explain, at the step's time).
+async fn clause_values(engine: &Arc<Engine>, step: &Step) -> Vec<(String, usize, bool)> {
+    let mut requests = Vec::new();
+    if let Some(r) = &step.evaluate {
+        requests.push(r.clone());
+    }
+    if let Some(batch) = &step.evaluations {
+        let defaults = |k: &str| batch.get(k).cloned();
+        for item in batch
+            .get("evaluations")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+        {
+            let mut r = serde_json::Map::new();
+            for k in ["subject", "action", "resource", "context"] {
+                if let Some(v) = item.get(k).cloned().or_else(|| defaults(k)) {
+                    r.insert(k.to_string(), v);
+                }
+            }
+            requests.push(Value::Object(r));
+        }
+    }
+    if requests.is_empty() {
+        return Vec::new();
+    }
+    let engine = engine.clone();
+    tokio::task::spawn_blocking(move || {
+        let pack = engine.pack();
+        let now = engine.clock().now();
+        let mut out = Vec::new();
+        for r in &requests {
+            let Ok(q) = crate::http::authzen::parse_evaluation(r) else {
+                continue;
+            };
+            let Ok(x) = crate::explain::explain(
+                &engine,
+                &pack,
+                crate::slice::Source::Store(engine.store()),
+                now,
+                &q,
+            ) else {
+                continue;
+            };
+            for p in x.policies.iter().filter(|p| p.outcome != "out_of_scope") {
+                for (i, c) in p.clauses.iter().enumerate() {
+                    if let Some(v) = c.value {
+                        out.push((p.id.clone(), i, v));
+                    }
+                }
+            }
+        }
+        out
+    })
+    .await
+    .unwrap_or_default()
 }
 
 /// Explains the `evaluate` step of `path` whose name contains `case`, as the
@@ -710,6 +775,7 @@ fn run_cedar_step(pack: &PolicyPack, step: &Step, case: &Value) -> CaseOutcome {
         name: step.name.clone(),
         failures: Vec::new(),
         changed: Vec::new(),
+        clauses: Vec::new(),
         determining: determining(&response),
         request: json!({"cedar": case}),
         status,
@@ -744,6 +810,7 @@ async fn run_step(router: &axum::Router, step: &Step) -> CaseOutcome {
                 name: step.name.clone(),
                 failures: vec!["a step needs exactly one of `evaluate`, `evaluations` or `http`".into()],
                 changed: Vec::new(),
+                clauses: Vec::new(),
                 determining: BTreeSet::new(),
                 request: Value::Null,
                 status: 0,
@@ -785,6 +852,7 @@ async fn run_step(router: &axum::Router, step: &Step) -> CaseOutcome {
         name: step.name.clone(),
         failures: Vec::new(),
         changed: Vec::new(),
+        clauses: Vec::new(),
         determining: determining(&response),
         request: request_value,
         status: status.as_u16(),
@@ -1106,6 +1174,12 @@ impl From<String> for GivenError {
 pub struct Coverage {
     pub covered: Vec<String>,
     pub uncovered: Vec<String>,
+    /// Every clause outcome (policy, clause, true or false) no decision saw,
+    /// with the clause as written: `payment.locked when#2 never false`.
+    pub conditions_unseen: Vec<String>,
+    /// Clause outcomes seen, of all there are (two per clause).
+    pub conditions_seen: usize,
+    pub conditions_total: usize,
 }
 
 impl Coverage {
@@ -1122,10 +1196,49 @@ impl Coverage {
     }
 }
 
-/// Splits the pack's policies into those in `determining` and the others.
-pub fn coverage(pack: &PolicyPack, determining: &BTreeSet<String>) -> Coverage {
+/// Splits the pack's policies into those in `determining` and the others, and
+/// lists the clause outcomes never seen among `clauses`.
+pub fn coverage(
+    pack: &PolicyPack,
+    determining: &BTreeSet<String>,
+    clauses: &BTreeSet<(String, usize, bool)>,
+) -> Coverage {
     let (covered, uncovered) = pack.meta.keys().cloned().partition(|id| determining.contains(id));
-    Coverage { covered, uncovered }
+    let mut unseen = Vec::new();
+    let (mut seen, mut total) = (0, 0);
+    for policy in pack.policies.policies() {
+        let id = policy.id().to_string();
+        let Ok(pst) = policy.to_pst() else { continue };
+        for (i, clause) in pst.body().clauses().iter().enumerate() {
+            let (kind, text) = match clause {
+                cedar_policy::pst::Clause::When(e) => ("when", e.to_string()),
+                cedar_policy::pst::Clause::Unless(e) => ("unless", e.to_string()),
+            };
+            for value in [true, false] {
+                total += 1;
+                if clauses.contains(&(id.clone(), i, value)) {
+                    seen += 1;
+                } else {
+                    let place = pack
+                        .meta
+                        .get(&id)
+                        .map(|m| format!("{}:{}", m.file, m.line))
+                        .unwrap_or_default();
+                    unseen.push(format!(
+                        "{id} {kind}#{} never {value}: {kind} {{ {text} }}  ({place})",
+                        i + 1
+                    ));
+                }
+            }
+        }
+    }
+    Coverage {
+        covered,
+        uncovered,
+        conditions_unseen: unseen,
+        conditions_seen: seen,
+        conditions_total: total,
+    }
 }
 
 #[cfg(test)]

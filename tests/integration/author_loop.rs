@@ -252,3 +252,52 @@ fn explain_a_scenario_case_with_dates_thresholds_and_notices() {
         "{text}"
     );
 }
+
+#[test]
+fn coverage_counts_each_condition_true_and_false() {
+    let scenarios = tempfile::tempdir().unwrap();
+    std::fs::write(scenarios.path().join("countdown.yaml"), SCENARIO).unwrap();
+    let (_, text) = turnstile(&[
+        "test",
+        s(scenarios.path()),
+        "--policies",
+        s(&repo_path("policies")),
+        "--coverage",
+        "--format",
+        "json",
+    ]);
+    let doc: serde_json::Value = serde_json::from_str(&text).unwrap_or_else(|e| panic!("{e}: {text}"));
+    let conditions = &doc["coverage"]["conditions"];
+    let unseen: Vec<&str> = conditions["unseen"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_str().unwrap())
+        .collect();
+    // The countdown ran (the first `when` of payment.locked held) but the
+    // lock never applied (its second `when` was never true)...
+    assert!(
+        unseen
+            .iter()
+            .any(|u| u.starts_with("payment.locked when#2 never true")),
+        "{unseen:?}"
+    );
+    assert!(
+        !unseen
+            .iter()
+            .any(|u| u.starts_with("payment.locked when#1 never true")),
+        "{unseen:?}"
+    );
+    assert!(
+        !unseen
+            .iter()
+            .any(|u| u.starts_with("payment.locked when#2 never false")),
+        "{unseen:?}"
+    );
+    let (seen, total) = (
+        conditions["seen"].as_u64().unwrap(),
+        conditions["total"].as_u64().unwrap(),
+    );
+    assert!(0 < seen && seen < total, "{conditions}");
+    assert_eq!(total as usize, seen as usize + unseen.len());
+}

@@ -1246,6 +1246,15 @@ mod tests {
     use super::*;
 
     #[test]
+    fn a_difference_inside_a_list_body_names_its_path_and_both_values() {
+        let want = json!([{"kind": "trial", "days_left": 10}]);
+        let got = json!([{"kind": "trial", "days_left": 25}]);
+        let path = mismatch(&want, &got, String::new()).unwrap();
+        assert_eq!(path, "0.days_left");
+        assert_eq!((at(&want, &path), at(&got, &path)), ("10".to_string(), "25".to_string()));
+    }
+
+    #[test]
     fn times_relative_to_now_become_rfc3339_on_their_line() {
         let text = "now: 2026-01-01T00:00:00Z\nat: now+10d\nx: [now-1d12h, \"now+30m\"]\nnowhere: now\n";
         let out = resolve_relative_times(text).unwrap();

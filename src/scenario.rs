@@ -269,6 +269,19 @@ pub struct CaseOutcome {
 }
 
 impl CaseOutcome {
+    fn new(name: &str, request: Value, status: u16, response: Value) -> Self {
+        Self {
+            name: name.to_string(),
+            failures: Vec::new(),
+            changed: Vec::new(),
+            clauses: Vec::new(),
+            determining: determining(&response),
+            request,
+            status,
+            response,
+        }
+    }
+
     pub fn passed(&self) -> bool {
         self.failures.is_empty() && self.changed.is_empty()
     }
@@ -771,16 +784,7 @@ fn run_cedar_step(pack: &PolicyPack, step: &Step, case: &Value) -> CaseOutcome {
         Ok(answer) => (200, answer),
         Err(message) => (400, json!({"error": {"message": {"en": message}}})),
     };
-    let mut outcome = CaseOutcome {
-        name: step.name.clone(),
-        failures: Vec::new(),
-        changed: Vec::new(),
-        clauses: Vec::new(),
-        determining: determining(&response),
-        request: json!({"cedar": case}),
-        status,
-        response,
-    };
+    let mut outcome = CaseOutcome::new(&step.name, json!({"cedar": case}), status, response);
     if step.evaluate.is_some() || step.evaluations.is_some() || step.http.is_some() {
         outcome
             .failures
@@ -848,16 +852,7 @@ async fn run_step(router: &axum::Router, step: &Step) -> CaseOutcome {
         },
         Err(e) => (StatusCode::BAD_REQUEST, json!(e.to_string())),
     };
-    let mut outcome = CaseOutcome {
-        name: step.name.clone(),
-        failures: Vec::new(),
-        changed: Vec::new(),
-        clauses: Vec::new(),
-        determining: determining(&response),
-        request: request_value,
-        status: status.as_u16(),
-        response: redact(response),
-    };
+    let mut outcome = CaseOutcome::new(&step.name, request_value, status.as_u16(), redact(response));
     check(step, &mut outcome);
     outcome
 }
@@ -1251,7 +1246,10 @@ mod tests {
         let got = json!([{"kind": "trial", "days_left": 25}]);
         let path = mismatch(&want, &got, String::new()).unwrap();
         assert_eq!(path, "0.days_left");
-        assert_eq!((at(&want, &path), at(&got, &path)), ("10".to_string(), "25".to_string()));
+        assert_eq!(
+            (at(&want, &path), at(&got, &path)),
+            ("10".to_string(), "25".to_string())
+        );
     }
 
     #[test]

@@ -4,7 +4,6 @@
 //! name, JSON and JUnit reports.
 
 use std::path::Path;
-use std::process::Command;
 
 use crate::common::repo_path;
 
@@ -36,41 +35,15 @@ steps:
     expect: { decision: true }
 "#;
 
-fn turnstile(args: &[&str]) -> (bool, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_turnstile"))
-        .args(args)
-        .output()
-        .unwrap();
-    (
-        out.status.success(),
-        format!(
-            "{}{}",
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        ),
-    )
-}
+use crate::common::turnstile_cli as turnstile;
 
 /// The licensing pack with the payment grace period set to `days`.
 fn pack_with_grace(days: u32) -> tempfile::TempDir {
-    let dir = tempfile::tempdir().unwrap();
-    for entry in std::fs::read_dir(repo_path("policies")).unwrap() {
-        let entry = entry.unwrap();
-        std::fs::copy(entry.path(), dir.path().join(entry.file_name())).unwrap();
-    }
-    let path = dir.path().join("payment.cedar");
-    let text = std::fs::read_to_string(&path).unwrap();
-    let from = "context.tenant.earliest_unpaid_due_at + 30 * 86400";
-    assert!(text.contains(from));
-    std::fs::write(
-        &path,
-        text.replace(
-            from,
-            &format!("context.tenant.earliest_unpaid_due_at + {days} * 86400"),
-        ),
+    crate::common::pack_edited(
+        "payment.cedar",
+        "context.tenant.earliest_unpaid_due_at + 30 * 86400",
+        &format!("context.tenant.earliest_unpaid_due_at + {days} * 86400"),
     )
-    .unwrap();
-    dir
 }
 
 fn s(p: &Path) -> &str {

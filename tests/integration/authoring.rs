@@ -128,21 +128,7 @@ async fn explain_of_a_default_deny_shows_why_each_permit_failed() {
 }
 
 /// A copy of the licensing pack in a temporary directory, to edit.
-fn pack_copy() -> tempfile::TempDir {
-    let dir = tempfile::tempdir().unwrap();
-    for e in std::fs::read_dir(crate::common::repo_path("policies")).unwrap() {
-        let p = e.unwrap().path();
-        std::fs::copy(&p, dir.path().join(p.file_name().unwrap())).unwrap();
-    }
-    dir
-}
-
-fn edit(dir: &std::path::Path, file: &str, from: &str, to: &str) {
-    let path = dir.join(file);
-    let text = std::fs::read_to_string(&path).unwrap();
-    assert!(text.contains(from), "`{from}` not in {file}");
-    std::fs::write(&path, text.replace(from, to)).unwrap();
-}
+use crate::common::{edit, pack_copy};
 
 #[tokio::test]
 async fn a_broken_policy_file_is_refused_with_its_errors_and_the_old_set_keeps_serving() {

@@ -284,3 +284,44 @@ impl RunningServer {
         self.server.await.unwrap().unwrap();
     }
 }
+
+/// A copy of the licensing pack in a temporary directory.
+pub fn pack_copy() -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    for entry in std::fs::read_dir(repo_path("policies")).unwrap() {
+        let path = entry.unwrap().path();
+        std::fs::copy(&path, dir.path().join(path.file_name().unwrap())).unwrap();
+    }
+    dir
+}
+
+/// Replaces `from` (which must be there) with `to` in `file` of `dir`.
+pub fn edit(dir: &Path, file: &str, from: &str, to: &str) {
+    let path = dir.join(file);
+    let text = std::fs::read_to_string(&path).unwrap();
+    assert!(text.contains(from), "`{from}` not in {file}");
+    std::fs::write(&path, text.replace(from, to)).unwrap();
+}
+
+/// A copy of the licensing pack with one edit.
+pub fn pack_edited(file: &str, from: &str, to: &str) -> tempfile::TempDir {
+    let dir = pack_copy();
+    edit(dir.path(), file, from, to);
+    dir
+}
+
+/// Runs the `turnstile` binary: whether it succeeded, and stdout then stderr.
+pub fn turnstile_cli(args: &[&str]) -> (bool, String) {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_turnstile"))
+        .args(args)
+        .output()
+        .unwrap();
+    (
+        out.status.success(),
+        format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        ),
+    )
+}

@@ -41,11 +41,7 @@ fn turnstile(args: &[&str]) -> (Output, String) {
 
 /// A copy of the licensing pack, `edit` applied to `file`.
 fn edited(file: &str, edit: impl FnOnce(String) -> String) -> tempfile::TempDir {
-    let dir = tempfile::tempdir().unwrap();
-    for entry in std::fs::read_dir(repo_path("policies")).unwrap() {
-        let entry = entry.unwrap();
-        std::fs::copy(entry.path(), dir.path().join(entry.file_name())).unwrap();
-    }
+    let dir = crate::common::pack_copy();
     let path = dir.path().join(file);
     let before = std::fs::read_to_string(&path).unwrap();
     let after = edit(before.clone());

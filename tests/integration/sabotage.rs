@@ -10,19 +10,7 @@ use crate::common::repo_path;
 
 /// A copy of the licensing pack with `remove` deleted from `file`.
 fn sabotaged(file: &str, remove: &str) -> tempfile::TempDir {
-    let dir = tempfile::tempdir().unwrap();
-    for entry in std::fs::read_dir(repo_path("policies")).unwrap() {
-        let entry = entry.unwrap();
-        std::fs::copy(entry.path(), dir.path().join(entry.file_name())).unwrap();
-    }
-    let path = dir.path().join(file);
-    let text = std::fs::read_to_string(&path).unwrap();
-    assert!(
-        text.contains(remove),
-        "the pack still holds what the sabotage removes"
-    );
-    std::fs::write(&path, text.replace(remove, "")).unwrap();
-    dir
+    crate::common::pack_edited(file, remove, "")
 }
 
 #[tokio::test]
@@ -86,27 +74,8 @@ fn a_step_that_expects_no_decision_or_names_no_real_method_is_refused() {
 
 /// `turnstile validate` on a copy of the pack with `file` edited.
 fn validate_edited(file: &str, from: &str, to: &str) -> (bool, String) {
-    let dir = tempfile::tempdir().unwrap();
-    for entry in std::fs::read_dir(repo_path("policies")).unwrap() {
-        let entry = entry.unwrap();
-        std::fs::copy(entry.path(), dir.path().join(entry.file_name())).unwrap();
-    }
-    let path = dir.path().join(file);
-    let text = std::fs::read_to_string(&path).unwrap();
-    assert!(text.contains(from), "{file} holds no `{from}`");
-    std::fs::write(&path, text.replacen(from, to, 1)).unwrap();
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_turnstile"))
-        .args(["validate", "--policies", dir.path().to_str().unwrap()])
-        .output()
-        .unwrap();
-    (
-        out.status.success(),
-        format!(
-            "{}{}",
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        ),
-    )
+    let dir = crate::common::pack_edited(file, from, to);
+    crate::common::turnstile_cli(&["validate", "--policies", dir.path().to_str().unwrap()])
 }
 
 #[test]

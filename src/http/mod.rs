@@ -300,6 +300,73 @@ async fn require_min_revision(
     Ok(next.run(req).await)
 }
 
+/// Speaks the pack's words: an error whose `code` the pack's message
+/// catalogue (`messages.yaml`) has gets the catalogue's text in every
+/// language it has, `{key}` filled from the error's fields and details
+/// (`{candidates}` of `tenant_required`). A refusal by policy keeps its
+/// policy's message.
+async fn pack_messages(State(state): State<AppState>, req: Request, next: Next) -> Response {
+    let resp = next.run(req).await;
+    if resp.status().as_u16() < 400 {
+        return resp;
+    }
+    let pack = state.engine().pack();
+    if pack.catalogue.is_empty() {
+        return resp;
+    }
+    let (mut parts, body) = resp.into_parts();
+    let bytes = match axum::body::to_bytes(body, 1 << 20).await {
+        Ok(b) => b,
+        Err(_) => return ApiError::Internal("an error body could not be read".into()).into_response(),
+    };
+    let Ok(mut value) = serde_json::from_slice::<serde_json::Value>(&bytes) else {
+        return Response::from_parts(parts, axum::body::Body::from(bytes));
+    };
+    let error = &value["error"];
+    let texts = error
+        .get("code")
+        .and_then(serde_json::Value::as_str)
+        .filter(|_| error.get("policies").is_none())
+        .and_then(|code| pack.catalogue.get(code));
+    let Some(texts) = texts else {
+        return Response::from_parts(parts, axum::body::Body::from(bytes));
+    };
+    let filled: serde_json::Map<String, serde_json::Value> = texts
+        .0
+        .iter()
+        .map(|(lang, t)| (lang.clone(), serde_json::Value::String(fill(t, error))))
+        .collect();
+    value["error"]["message"] = serde_json::Value::Object(filled);
+    parts.headers.remove(axum::http::header::CONTENT_LENGTH);
+    Response::from_parts(parts, axum::body::Body::from(value.to_string()))
+}
+
+/// `{key}` in `template` replaced by the error's `key`, or its `details.key`
+/// (a list as `a, b`).
+fn fill(template: &str, error: &serde_json::Value) -> String {
+    let mut out = template.to_string();
+    let mut keys: Vec<(String, &serde_json::Value)> = Vec::new();
+    for source in [error.get("details"), Some(error)].into_iter().flatten() {
+        if let Some(map) = source.as_object() {
+            keys.extend(map.iter().map(|(k, v)| (k.clone(), v)));
+        }
+    }
+    for (k, v) in keys {
+        let text = match v {
+            serde_json::Value::String(s) => s.clone(),
+            serde_json::Value::Array(items) => items
+                .iter()
+                .map(|i| i.as_str().map(str::to_string).unwrap_or_else(|| i.to_string()))
+                .collect::<Vec<_>>()
+                .join(", "),
+            serde_json::Value::Number(n) => n.to_string(),
+            _ => continue,
+        };
+        out = out.replace(&format!("{{{k}}}"), &text);
+    }
+    out
+}
+
 /// Refuses a decision or search request without a PEP token, when the
 /// service is configured with some.
 async fn require_decision_token(
@@ -478,6 +545,7 @@ pub fn app(state: AppState) -> Router {
         .routes(routes!(entities::list, entities::put))
         .routes(routes!(explain::explain))
         .routes(routes!(health::reload))
+        .route_layer(middleware::from_fn_with_state(state.clone(), pack_messages))
         .route_layer(middleware::from_fn(report_revision))
         .route_layer(middleware::from_fn_with_state(state.clone(), require_admin));
     let decisions = OpenApiRouter::default()

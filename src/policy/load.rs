@@ -310,7 +310,6 @@ pub(super) fn build(dir: &Path, files: Vec<SourceFile>) -> Result<PolicyPack, Pa
         },
         None => BTreeMap::new(),
     };
-    let mut used_codes = BTreeSet::new();
     for (index, file) in files.iter().enumerate() {
         if file.name == SCHEMA_FILE || file.name == MESSAGES_FILE {
             continue;
@@ -384,9 +383,6 @@ pub(super) fn build(dir: &Path, files: Vec<SourceFile>) -> Result<PolicyPack, Pa
             {
                 messages = shared.clone();
             }
-            if let Some(c) = &code {
-                used_codes.insert(c.clone());
-            }
             let renamed = policy.new_id(PolicyId::new(&id));
             meta.insert(
                 id.clone(),
@@ -447,12 +443,6 @@ pub(super) fn build(dir: &Path, files: Vec<SourceFile>) -> Result<PolicyPack, Pa
                 ),
             ));
         }
-    }
-    for code in catalogue.keys().filter(|c| !used_codes.contains(*c)) {
-        warnings.push(Problem::plain(
-            Some(MESSAGES_FILE),
-            format!("`{code}` is the `@code` of no policy"),
-        ));
     }
 
     // Strict validation, then the shallowest entity level the pack validates at.
@@ -653,6 +643,7 @@ pub(super) fn build(dir: &Path, files: Vec<SourceFile>) -> Result<PolicyPack, Pa
         by_action,
         by_request,
         meta,
+        catalogue,
         notices,
         level,
         action_entities,

@@ -52,6 +52,9 @@ pub struct PolicyPack {
     by_request: HashMap<EntityUid, HashMap<String, HashMap<String, PolicySet>>>,
     /// Per policy id: where it is written and what it says to people.
     pub meta: BTreeMap<String, PolicyMeta>,
+    /// The pack's message catalogue (`messages.yaml`): texts by code, for
+    /// policies without messages of their own and for the ledger's errors.
+    pub catalogue: BTreeMap<String, Messages>,
     /// Policies that announce themselves ahead of time (`@notice`).
     pub notices: Vec<NoticeRule>,
     /// The entity level the pack validates at: how deep the slicer loads.

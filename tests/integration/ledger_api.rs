@@ -650,6 +650,12 @@ async fn a_hub_for_an_account_with_several_tenants_and_none_named_is_a_422_listi
         message.contains("tenant") && message.contains("annex") && message.contains("works"),
         "{message}"
     );
+    // In French too: the pack's message catalogue words it, candidates filled in.
+    let fr = e["message"]["fr"].as_str().unwrap();
+    assert!(
+        fr.contains("plusieurs tenants") && fr.contains("annex") && fr.contains("works"),
+        "{fr}"
+    );
 
     assert_eq!(state_of(&app, "works").await, works);
     assert_eq!(state_of(&app, "annex").await, annex);

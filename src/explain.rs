@@ -43,8 +43,8 @@ pub struct ExplainedRequest {
     pub resource: String,
     #[schema(format = DateTime)]
     pub at: String,
-    /// The Cedar context the policies read.
-    #[schema(value_type = Object)]
+    /// The Cedar context the policies read (`null` when the action is unknown).
+    #[schema(value_type = Object, nullable = true)]
     pub context: Value,
 }
 

@@ -502,8 +502,13 @@ async fn update_user(
     Ok(ok(s.ledger().update_user(user, b).await?))
 }
 
-fn by(body: ByOnly, q: ByParam) -> ByOnly {
-    ByOnly { by: body.by.or(q.by) }
+/// Who acts: `by` from the body, else from the query. Both are checked: an
+/// invalid one is refused even where the other would be used.
+fn by(body: ByOnly, q: ByParam) -> Result<ByOnly, ApiError> {
+    if let (Some(_), Some(query)) = (&body.by, &q.by) {
+        crate::ledger::inputs::id("by", query)?;
+    }
+    Ok(ByOnly { by: body.by.or(q.by) })
 }
 
 #[utoipa::path(
@@ -516,7 +521,7 @@ fn by(body: ByOnly, q: ByParam) -> ByOnly {
     security(("admin_token" = [])),
     params(
         ("user" = String, Path, description = "The user's id"),
-        ("by" = Option<String>, Query, description = "The user on whose behalf the change is made, when the \
+        ("by" = Option<crate::ledger::views::names::Id>, Query, description = "The user on whose behalf the change is made, when the \
             body does not name one"),
     ),
     request_body = Option<ByOnly>,
@@ -537,7 +542,7 @@ async fn assign_license(
     Query(q): Query<ByParam>,
     OptionalJson(b): OptionalJson<ByOnly>,
 ) -> Result<Response, ApiError> {
-    Ok(ok(s.ledger().assign_license(user, by(b, q)).await?))
+    Ok(ok(s.ledger().assign_license(user, by(b, q)?).await?))
 }
 
 #[utoipa::path(
@@ -549,7 +554,7 @@ async fn assign_license(
     security(("admin_token" = [])),
     params(
         ("user" = String, Path, description = "The user's id"),
-        ("by" = Option<String>, Query, description = "The user on whose behalf the change is made, when the \
+        ("by" = Option<crate::ledger::views::names::Id>, Query, description = "The user on whose behalf the change is made, when the \
             body does not name one"),
     ),
     request_body = Option<ByOnly>,
@@ -570,7 +575,7 @@ async fn revoke_license(
     Query(q): Query<ByParam>,
     OptionalJson(b): OptionalJson<ByOnly>,
 ) -> Result<Response, ApiError> {
-    Ok(ok(s.ledger().revoke_license(user, by(b, q)).await?))
+    Ok(ok(s.ledger().revoke_license(user, by(b, q)?).await?))
 }
 
 #[utoipa::path(
@@ -783,7 +788,7 @@ async fn notices(State(s): State<AppState>, Path(tenant): Path<String>) -> Resul
     security(("admin_token" = [])),
     params(
         ("tenant" = String, Path, description = "The tenant's id"),
-        ("dry_run" = Option<bool>, Query, description = "Only plan, change nothing (`true`, `1` or empty; \
+        ("dry_run" = Option<String>, Query, pattern = "^(true|false|1|0)?$", description = "Only plan, change nothing (`true`, `1` or empty; \
             `false` or `0`); on a tenant still in trial, previews what creating its hub would do"),
     ),
     responses(

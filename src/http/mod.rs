@@ -562,7 +562,7 @@ pub fn app(state: AppState) -> Router {
             state.clone(),
             require_decision_token,
         ));
-    let (router, document) = OpenApiRouter::with_openapi(openapi::ApiDoc::openapi())
+    let (router, mut document) = OpenApiRouter::with_openapi(openapi::ApiDoc::openapi())
         .routes(routes!(authzen::discovery))
         .merge(decisions)
         .routes(routes!(health::live))
@@ -571,6 +571,7 @@ pub fn app(state: AppState) -> Router {
         .routes(routes!(openapi::document))
         .merge(admin)
         .split_for_parts();
+    utoipa::Modify::modify(&openapi::AtLeastOne, &mut document);
     let limits = state.limits();
     // The layers every request crosses, outermost first, as one stack: each
     // `Router::layer` call boxes every route once more, and a request clones

@@ -127,8 +127,10 @@ pub async fn document(Extension(doc): Extension<Document>) -> Response {
 pub struct Subject {
     /// The Cedar entity type name, verbatim (`User`, `Operator`, ...).
     #[serde(rename = "type")]
+    #[schema(min_length = 1)]
     pub ty: String,
     /// The entity's id, scoped to its type; not empty.
+    #[schema(min_length = 1)]
     pub id: String,
     /// Attributes that overlay the stored entity's for this one decision (the
     /// request wins; the stored parents stay), as the type's `@properties`
@@ -144,8 +146,10 @@ pub struct Subject {
 pub struct Resource {
     /// The Cedar entity type name, verbatim (`Tenant`, `Category`, ...).
     #[serde(rename = "type")]
+    #[schema(min_length = 1)]
     pub ty: String,
     /// The entity's id, scoped to its type; not empty.
+    #[schema(min_length = 1)]
     pub id: String,
     /// Attributes that overlay the stored entity's for this one decision.
     #[schema(value_type = Option<Object>)]
@@ -156,6 +160,7 @@ pub struct Resource {
 #[derive(Serialize, ToSchema)]
 pub struct Action {
     /// The Cedar action id (`access_management`, `view`, `add_operator`, ...); not empty.
+    #[schema(min_length = 1)]
     pub name: String,
     /// Reach the policies as `context.action_properties`.
     #[schema(value_type = Option<Object>)]
@@ -183,7 +188,7 @@ pub struct ExplainRequest {
     #[schema(value_type = Option<Object>)]
     pub context: Option<serde_json::Value>,
     /// Explain the answer at this time rather than now.
-    #[schema(format = DateTime)]
+    #[schema(value_type = Option<crate::ledger::views::names::Timestamp>)]
     pub at: Option<String>,
 }
 
@@ -336,19 +341,33 @@ pub struct Discovery {
 pub struct SearchedEntity {
     /// The Cedar entity type searched; an unknown type gives no results.
     #[serde(rename = "type")]
+    #[schema(min_length = 1)]
     pub ty: String,
-    /// Ignored (that is what the search resolves).
+    /// Ignored, whatever it is (that is what the search resolves).
+    #[schema(value_type = Option<Value>)]
     pub id: Option<String>,
     /// Overlay every candidate's attributes, as in an evaluation.
     #[schema(value_type = Option<Object>)]
     pub properties: Option<serde_json::Value>,
 }
 
+/// `page.limit`: any whole number from 1 (no 32-bit bound: the server clamps).
+fn page_limit() -> utoipa::openapi::Object {
+    use utoipa::openapi::schema::{ObjectBuilder, SchemaType, Type};
+    ObjectBuilder::new()
+        .schema_type(SchemaType::from_iter([Type::Integer, Type::Null]))
+        .minimum(Some(1))
+        .description(Some(
+            "At most this many results (default 100); more than 1000 gives 1000.",
+        ))
+        .build()
+}
+
 /// Paging: how many results at most, and where to go on.
 #[derive(Serialize, ToSchema)]
 pub struct PageRequest {
-    /// At most this many results (default 100, at most 1000).
-    #[schema(minimum = 1)]
+    /// At most this many results (default 100); more than 1000 gives 1000.
+    #[schema(schema_with = page_limit)]
     pub limit: Option<u32>,
     /// The `next_token` of the previous page, as it was given.
     pub token: Option<String>,
@@ -497,10 +516,10 @@ pub struct CedarEntity {
     /// `{"type", "id"}` (or Cedar's `{"__entity": {"type", "id"}}`).
     pub uid: EntityUid,
     /// The entity's attributes, as the schema declares them.
-    #[schema(value_type = Option<Object>)]
-    pub attrs: Option<serde_json::Value>,
-    pub parents: Option<Vec<EntityUid>>,
-    #[schema(value_type = Option<Object>)]
+    #[schema(value_type = Object)]
+    pub attrs: serde_json::Value,
+    pub parents: Vec<EntityUid>,
+    #[schema(value_type = Object, nullable = false)]
     pub tags: Option<serde_json::Value>,
 }
 
@@ -536,4 +555,58 @@ pub struct EntityPage {
 pub struct EntityCursor {
     pub after_type: String,
     pub after_id: String,
+}
+
+/// "At least one of" rules `#[derive(ToSchema)]` cannot state; applied to the
+/// assembled document (route schemas are merged after `ApiDoc`'s modifiers run).
+pub struct AtLeastOne;
+
+impl utoipa::Modify for AtLeastOne {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        use utoipa::openapi::schema::{AllOfBuilder, AnyOfBuilder, ArrayBuilder, ObjectBuilder, Ref, Type};
+        let Some(c) = openapi.components.as_mut() else {
+            return;
+        };
+        let present = |f: &str, t: Type| {
+            ObjectBuilder::new()
+                .property(f, ObjectBuilder::new().schema_type(t))
+                .required(f)
+        };
+        let rules = [
+            (
+                "SubscriptionChange",
+                vec![
+                    present("quantity", Type::Integer),
+                    present("ends_at", Type::String),
+                ],
+            ),
+            (
+                "UserChange",
+                vec![present("active", Type::Boolean), present("role", Type::String)],
+            ),
+            (
+                "EvaluationsRequest",
+                vec![
+                    ObjectBuilder::new()
+                        .property("evaluations", ArrayBuilder::new().min_items(Some(1)))
+                        .required("evaluations"),
+                    ObjectBuilder::new()
+                        .property("subject", Ref::from_schema_name("Subject"))
+                        .property("action", Ref::from_schema_name("Action"))
+                        .property("resource", Ref::from_schema_name("Resource"))
+                        .required("subject")
+                        .required("action")
+                        .required("resource"),
+                ],
+            ),
+        ];
+        for (name, branches) in rules {
+            let Some(base) = c.schemas.remove(name) else {
+                continue;
+            };
+            let any = branches.into_iter().fold(AnyOfBuilder::new(), |a, b| a.item(b));
+            c.schemas
+                .insert(name.to_string(), AllOfBuilder::new().item(base).item(any).into());
+        }
+    }
 }

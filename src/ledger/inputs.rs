@@ -15,8 +15,10 @@ use crate::time;
 #[serde(deny_unknown_fields)]
 pub struct NewAccount {
     /// 1 to 128 characters without spaces or control characters.
+    #[schema(value_type = super::views::names::Id)]
     pub id: String,
     /// 1 to 200 printable characters.
+    #[schema(value_type = super::views::names::Name)]
     pub name: String,
 }
 
@@ -24,10 +26,12 @@ pub struct NewAccount {
 #[derive(Debug, Clone, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewTenant {
+    #[schema(value_type = super::views::names::Id)]
     pub id: String,
+    #[schema(value_type = super::views::names::Name)]
     pub name: String,
     /// The trial's length in days (0 to 3650); the trial policy's default if absent.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "whole_opt")]
     #[schema(minimum = 0, maximum = 3650)]
     pub trial_days: Option<i64>,
 }
@@ -36,6 +40,7 @@ pub struct NewTenant {
 #[derive(Debug, Clone, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewHub {
+    #[schema(value_type = super::views::names::Name)]
     pub name: String,
     /// The tenant to create the hub for; required when the account has several.
     #[serde(default)]
@@ -48,6 +53,7 @@ pub struct NewHub {
 pub struct NewSubscription {
     #[schema(value_type = super::views::names::SeatKind)]
     pub kind: String,
+    #[serde(deserialize_with = "whole")]
     #[schema(minimum = 1, maximum = 1_000_000)]
     pub quantity: i64,
     #[schema(format = DateTime)]
@@ -56,7 +62,7 @@ pub struct NewSubscription {
     #[schema(format = DateTime)]
     pub ends_at: String,
     #[serde(default)]
-    #[schema(format = DateTime)]
+    #[schema(value_type = Option<super::views::names::Timestamp>)]
     pub payment_due_at: Option<String>,
 }
 
@@ -65,11 +71,11 @@ pub struct NewSubscription {
 #[derive(Debug, Clone, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct SubscriptionChange {
-    #[serde(default)]
+    #[serde(default, deserialize_with = "whole_opt")]
     #[schema(minimum = 1, maximum = 1_000_000)]
     pub quantity: Option<i64>,
     #[serde(default)]
-    #[schema(format = DateTime)]
+    #[schema(value_type = Option<super::views::names::Timestamp>)]
     pub ends_at: Option<String>,
 }
 
@@ -77,10 +83,11 @@ pub struct SubscriptionChange {
 #[derive(Debug, Clone, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewRole {
+    #[schema(value_type = super::views::names::Id)]
     pub name: String,
     /// A level per category (`production_orders`, `production_records`,
     /// `reports`, `workers`, `users`, `devices`, `settings`).
-    #[schema(value_type = BTreeMap<String, super::views::names::Level>)]
+    #[schema(value_type = super::views::names::Levels)]
     pub levels: BTreeMap<String, Level>,
 }
 
@@ -88,11 +95,14 @@ pub struct NewRole {
 #[derive(Debug, Clone, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewUser {
+    #[schema(value_type = super::views::names::Id)]
     pub id: String,
+    #[schema(value_type = super::views::names::Name)]
     pub name: String,
     #[schema(format = Email)]
     pub email: String,
     /// A built-in role (`admin`, `manager`, `viewer`) or one of the tenant's.
+    #[schema(value_type = super::views::names::Id)]
     pub role: String,
 }
 
@@ -103,10 +113,12 @@ pub struct UserChange {
     #[serde(default)]
     pub active: Option<bool>,
     #[serde(default)]
+    #[schema(value_type = Option<super::views::names::Id>)]
     pub role: Option<String>,
     /// The user on whose behalf the change is made (the Cedar principal);
     /// else the tenant's account.
     #[serde(default)]
+    #[schema(value_type = Option<super::views::names::Id>)]
     pub by: Option<String>,
 }
 
@@ -117,15 +129,75 @@ pub struct ByOnly {
     /// The user on whose behalf the change is made (the Cedar principal);
     /// else the tenant's account.
     #[serde(default)]
+    #[schema(value_type = Option<super::views::names::Id>)]
     pub by: Option<String>,
 }
 
 /// An operator number, given as a string or a non-negative integer.
-#[derive(Debug, Clone, ToSchema)]
-#[serde(untagged)]
+#[derive(Debug, Clone)]
 pub enum NumberInput {
     Text(String),
     Integer(u64),
+}
+
+/// What a textual operator number may be: 1 to 32 characters once trimmed,
+/// none of them control or invisible characters (`inputs::number`).
+const NUMBER_PATTERN: &str = r"^[\t-\r \x85\xA0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000]*[^\x00-\x20\x7F-\xA0\xAD\u061C\u1680\u180E\u2000-\u200F\u2028-\u202F\u205F-\u2064\u2066-\u206F\u3000\uFEFF\uFFF9-\uFFFB](?:[^\x00-\x1F\x7F-\x9F\xAD\u061C\u180E\u200B-\u200F\u202A-\u202E\u2060-\u2064\u2066-\u206F\uFEFF\uFFF9-\uFFFB]{0,30}[^\x00-\x20\x7F-\xA0\xAD\u061C\u1680\u180E\u2000-\u200F\u2028-\u202F\u205F-\u2064\u2066-\u206F\u3000\uFEFF\uFFF9-\uFFFB])?[\t-\r \x85\xA0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000]*$";
+
+impl utoipa::PartialSchema for NumberInput {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        use utoipa::openapi::schema::{ObjectBuilder, OneOfBuilder, Type};
+        OneOfBuilder::new()
+            .item(
+                ObjectBuilder::new()
+                    .schema_type(Type::String)
+                    .pattern(Some(NUMBER_PATTERN)),
+            )
+            .item(
+                ObjectBuilder::new()
+                    .schema_type(Type::Integer)
+                    .minimum(Some(0u64))
+                    .maximum(Some(u64::MAX)),
+            )
+            .description(Some(
+                "1 to 32 printable characters (trimmed), or a whole number from 0",
+            ))
+            .into()
+    }
+}
+
+impl ToSchema for NumberInput {}
+
+/// A whole number, also written `5.0` (JSON Schema's `integer` counts it as one).
+fn whole<'de, D: serde::Deserializer<'de>>(d: D) -> Result<i64, D::Error> {
+    struct V;
+    impl serde::de::Visitor<'_> for V {
+        type Value = i64;
+        fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            f.write_str("a whole number")
+        }
+        fn visit_i64<E: serde::de::Error>(self, v: i64) -> Result<i64, E> {
+            Ok(v)
+        }
+        fn visit_u64<E: serde::de::Error>(self, v: u64) -> Result<i64, E> {
+            i64::try_from(v).map_err(|_| E::invalid_value(serde::de::Unexpected::Unsigned(v), &self))
+        }
+        fn visit_f64<E: serde::de::Error>(self, v: f64) -> Result<i64, E> {
+            if v.fract() == 0.0 && v.abs() <= 9.007_199_254_740_992e15 {
+                Ok(v as i64)
+            } else {
+                Err(E::invalid_type(serde::de::Unexpected::Float(v), &self))
+            }
+        }
+    }
+    d.deserialize_any(V)
+}
+
+/// [`whole`], or nothing.
+fn whole_opt<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<i64>, D::Error> {
+    #[derive(Deserialize)]
+    struct W(#[serde(deserialize_with = "whole")] i64);
+    Option::<W>::deserialize(d).map(|o| o.map(|W(v)| v))
 }
 
 impl<'de> Deserialize<'de> for NumberInput {
@@ -197,13 +269,16 @@ impl NumberInput {
 #[derive(Debug, Clone, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewOperator {
+    #[schema(value_type = super::views::names::Id)]
     pub id: String,
     /// Unique in the tenant; 1 to 32 printable characters.
     pub number: NumberInput,
+    #[schema(value_type = super::views::names::Name)]
     pub name: String,
     /// The user on whose behalf the operator is added (the Cedar principal);
     /// else the tenant's account.
     #[serde(default)]
+    #[schema(value_type = Option<super::views::names::Id>)]
     pub by: Option<String>,
 }
 
@@ -215,6 +290,7 @@ pub struct OperatorChange {
     /// The user on whose behalf the change is made (the Cedar principal);
     /// else the tenant's account.
     #[serde(default)]
+    #[schema(value_type = Option<super::views::names::Id>)]
     pub by: Option<String>,
 }
 
@@ -223,6 +299,7 @@ pub struct OperatorChange {
 #[derive(Debug, Clone, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewOwnOperator {
+    #[schema(value_type = super::views::names::Id)]
     pub id: String,
     /// Unique in the tenant; 1 to 32 printable characters.
     pub number: NumberInput,
@@ -234,6 +311,7 @@ pub struct NewOwnOperator {
 #[serde(deny_unknown_fields)]
 pub struct LinkOperator {
     /// The operator's id.
+    #[schema(value_type = super::views::names::Id)]
     pub operator: String,
 }
 
@@ -243,7 +321,7 @@ pub struct LinkOperator {
 pub struct NewProduction {
     /// When it was produced (now if absent); how far in the future it may be is the pack's.
     #[serde(default)]
-    #[schema(format = DateTime)]
+    #[schema(value_type = Option<super::views::names::Timestamp>)]
     pub at: Option<String>,
 }
 

@@ -291,6 +291,49 @@ impl From<&TenantFacts> for SeatsView {
 pub mod names {
     use utoipa::ToSchema;
 
+    /// An id: 1 to 128 characters, none of them whitespace, control or
+    /// invisible (bidirectional, zero-width) characters (`inputs::id`).
+    #[derive(ToSchema)]
+    #[schema(
+        pattern = r"^[^\x00-\x20\x7F-\xA0\xAD\u061C\u1680\u180E\u2000-\u200F\u2028-\u202F\u205F-\u2064\u2066-\u206F\u3000\uFEFF\uFFF9-\uFFFB]{1,128}$"
+    )]
+    pub struct Id(pub String);
+
+    /// A display name: 1 to 200 characters once trimmed, none of them
+    /// control or invisible characters; surrounding whitespace is trimmed
+    /// (`inputs::name`).
+    #[derive(ToSchema)]
+    #[schema(
+        pattern = r"^[\t-\r \x85\xA0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000]*[^\x00-\x20\x7F-\xA0\xAD\u061C\u1680\u180E\u2000-\u200F\u2028-\u202F\u205F-\u2064\u2066-\u206F\u3000\uFEFF\uFFF9-\uFFFB](?:[^\x00-\x1F\x7F-\x9F\xAD\u061C\u180E\u200B-\u200F\u202A-\u202E\u2060-\u2064\u2066-\u206F\uFEFF\uFFF9-\uFFFB]{0,198}[^\x00-\x20\x7F-\xA0\xAD\u061C\u1680\u180E\u2000-\u200F\u2028-\u202F\u205F-\u2064\u2066-\u206F\u3000\uFEFF\uFFF9-\uFFFB])?[\t-\r \x85\xA0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000]*$"
+    )]
+    pub struct Name(pub String);
+
+    /// An RFC 3339 time such as `2026-01-31T09:00:00Z`, from year 1 to 9999
+    /// (no leap second).
+    #[derive(ToSchema)]
+    #[schema(format = DateTime)]
+    pub struct Timestamp(pub String);
+
+    /// A level per category; the seven categories only (`store::rows::CATEGORIES`).
+    #[derive(ToSchema)]
+    #[serde(deny_unknown_fields)]
+    pub struct Levels {
+        #[schema(nullable = false)]
+        pub production_orders: Option<Level>,
+        #[schema(nullable = false)]
+        pub production_records: Option<Level>,
+        #[schema(nullable = false)]
+        pub reports: Option<Level>,
+        #[schema(nullable = false)]
+        pub workers: Option<Level>,
+        #[schema(nullable = false)]
+        pub users: Option<Level>,
+        #[schema(nullable = false)]
+        pub devices: Option<Level>,
+        #[schema(nullable = false)]
+        pub settings: Option<Level>,
+    }
+
     /// A permission level: none < view < edit < approve.
     #[derive(ToSchema)]
     #[schema(rename_all = "snake_case")]

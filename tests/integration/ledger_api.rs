@@ -1316,6 +1316,17 @@ async fn assigning_a_licence_with_a_bad_body_or_by_is_a_400_or_422_and_assigns_n
         StatusCode::UNPROCESSABLE_ENTITY,
         "by",
     );
+    // `by` in the body wins, but an invalid one in the query is still refused.
+    assert_field_error(
+        &app.call(
+            "PUT",
+            "/v1/users/ivy/license?by=%C2%9D",
+            Some(json!({"by": "plant-admin"})),
+        )
+        .await,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "by",
+    );
     assert_eq!(state_of(&app, "plant").await, before);
     assert_eq!(user(&app, "ivy").await["licensed"], false);
     // The same call with no body at all assigns it.

@@ -291,3 +291,52 @@ async fn the_admin_routes_and_they_alone_require_the_bearer_token() {
         }
     }
 }
+
+/// What JSON Schema calls an integer (`30.0` too) the server takes as one;
+/// a fraction is still refused. And the schema states what the server
+/// checks: an id's pattern, a name's, an AuthZEN string's minimum length.
+#[tokio::test]
+async fn the_schema_states_the_constraints_the_server_applies() {
+    let app = TestApp::licensing();
+    assert_eq!(
+        app.post("/v1/accounts", json!({"id": "acc", "name": "A"}))
+            .await
+            .0,
+        StatusCode::CREATED
+    );
+    let (s, t) = app
+        .post(
+            "/v1/accounts/acc/tenants",
+            json!({"id": "t1", "name": "T", "trial_days": 30.0}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{t}");
+    let (s, t) = app
+        .post(
+            "/v1/accounts/acc/tenants",
+            json!({"id": "t2", "name": "T", "trial_days": 30.5}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::BAD_REQUEST, "{t}");
+    let doc = document(&app).await;
+    let schemas = &doc["components"]["schemas"];
+    assert!(
+        schemas["Id"]["pattern"].as_str().unwrap().ends_with("{1,128}$"),
+        "{}",
+        schemas["Id"]
+    );
+    assert!(schemas["Name"]["pattern"].is_string(), "{}", schemas["Name"]);
+    assert_eq!(schemas["Subject"]["properties"]["id"]["minLength"], json!(1));
+    assert_eq!(
+        schemas["Levels"]["additionalProperties"],
+        json!(false),
+        "{}",
+        schemas["Levels"]
+    );
+    // "Give `quantity`, `ends_at` or both": an anyOf beside the fields.
+    assert!(
+        schemas["SubscriptionChange"]["allOf"][1]["anyOf"].is_array(),
+        "{}",
+        schemas["SubscriptionChange"]
+    );
+}

@@ -311,18 +311,18 @@ pub fn read(path: &Path) -> Result<Scenario, ScenarioError> {
         path: path.display().to_string(),
         source,
     })?;
-    let text = resolve_relative_times(&text).map_err(|message| ScenarioError::Parse {
+    parse(&text).map_err(|message| ScenarioError::Parse {
         path: path.display().to_string(),
         message,
-    })?;
-    let scenario: Scenario = serde_yaml_ng::from_str(&text).map_err(|e| ScenarioError::Parse {
-        path: path.display().to_string(),
-        message: e.to_string(),
-    })?;
-    check_steps(&scenario).map_err(|message| ScenarioError::Parse {
-        path: path.display().to_string(),
-        message,
-    })?;
+    })
+}
+
+/// Parses a scenario file's text: relative times, the YAML, and the checks
+/// every step must pass.
+pub fn parse(text: &str) -> Result<Scenario, String> {
+    let text = resolve_relative_times(text)?;
+    let scenario: Scenario = serde_yaml_ng::from_str(&text).map_err(|e| e.to_string())?;
+    check_steps(&scenario)?;
     Ok(scenario)
 }
 

@@ -234,7 +234,11 @@ async fn serve_connections(
         .http1()
         .timer(TokioTimer::new())
         .header_read_timeout(limits.header_timeout)
-        .max_buf_size(64 * 1024);
+        // The connection's hard limits sit above the API's own (`http::MAX_HEADERS`,
+        // `http::MAX_HEADER_BYTES`): up to them a caller gets a 431 in JSON; past
+        // them hyper closes with an empty one.
+        .max_headers(4 * crate::http::MAX_HEADERS)
+        .max_buf_size(4 * crate::http::MAX_HEADER_BYTES);
     builder
         .http2()
         .timer(TokioTimer::new())

@@ -50,6 +50,9 @@ pub enum ApiError {
     /// The body is larger than the service accepts (413).
     #[error("the request body is too large")]
     PayloadTooLarge,
+    /// The headers are larger, or more, than the service accepts (431).
+    #[error("the request headers are too large")]
+    HeadersTooLarge,
     /// The service cannot serve yet (503).
     #[error("{0}")]
     Unavailable(String),
@@ -106,6 +109,7 @@ impl ApiError {
             ApiError::Unauthorized | ApiError::DecisionUnauthorized => StatusCode::UNAUTHORIZED,
             ApiError::Forbidden(_) => StatusCode::FORBIDDEN,
             ApiError::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            ApiError::HeadersTooLarge => StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
             ApiError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
@@ -167,6 +171,13 @@ impl ApiError {
             ApiError::PayloadTooLarge => {
                 json!({"code": "payload_too_large", "message": en("the request body is too large")})
             }
+            ApiError::HeadersTooLarge => json!({
+                "code": "headers_too_large",
+                "message": {
+                    "en": format!("the request headers are too large: at most {} headers, {} KiB in all, {} KiB each", super::MAX_HEADERS, super::MAX_HEADER_BYTES / 1024, super::MAX_HEADER_VALUE / 1024),
+                    "fr": format!("les en-têtes de la requête sont trop grands : au plus {} en-têtes, {} Kio en tout, {} Kio chacun", super::MAX_HEADERS, super::MAX_HEADER_BYTES / 1024, super::MAX_HEADER_VALUE / 1024),
+                },
+            }),
             ApiError::Unavailable(m) => json!({"code": "unavailable", "message": en(m)}),
             ApiError::Internal(_) => {
                 json!({"code": "internal", "message": en("internal error; see the server log")})

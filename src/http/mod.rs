@@ -513,6 +513,37 @@ fn methods_of(doc: &openapi::Document, path: &str) -> Vec<String> {
 
 /// Drops a caller's `X-Request-ID` that is too long or not plain visible
 /// ASCII (a new one is made up): it is echoed in every answer and log line.
+/// At most this many request headers (more: 431, in JSON).
+pub const MAX_HEADERS: usize = 100;
+/// At most this many bytes of header names and values in all.
+pub const MAX_HEADER_BYTES: usize = 64 * 1024;
+/// At most this many bytes in one header value.
+pub const MAX_HEADER_VALUE: usize = 16 * 1024;
+
+/// Refuses requests whose headers are too many or too large with a 431 the
+/// caller can read (JSON, en + fr), below the connection's own hard limit
+/// where hyper would close with an empty 431. Counted in `/metrics`.
+async fn bound_headers(req: Request, next: Next) -> Response {
+    let headers = req.headers();
+    let total: usize = headers.iter().map(|(k, v)| k.as_str().len() + v.len()).sum();
+    if headers.len() > MAX_HEADERS
+        || total > MAX_HEADER_BYTES
+        || headers.values().any(|v| v.len() > MAX_HEADER_VALUE)
+    {
+        // Outermost, before any layer drops a header: counted here, as
+        // `observe::track` would (no route was matched yet).
+        metrics::histogram!(
+            "http_request_duration_seconds",
+            "route" => "unmatched",
+            "method" => req.method().to_string(),
+            "status" => "431"
+        )
+        .record(0.0);
+        return ApiError::HeadersTooLarge.into_response();
+    }
+    next.run(req).await
+}
+
 async fn bound_request_id(mut req: Request, next: Next) -> Response {
     let bad = req.headers().get(&REQUEST_ID).is_some_and(|v| {
         let b = v.as_bytes();
@@ -578,6 +609,7 @@ pub fn app(state: AppState) -> Router {
     // every box (with five calls, the clones were ~6 % of a decision's server
     // time in a perf profile).
     let common = tower::ServiceBuilder::new()
+        .layer(middleware::from_fn(bound_headers))
         .layer(middleware::from_fn(bound_request_id))
         .layer(SetRequestIdLayer::new(REQUEST_ID.clone(), MakeUlid))
         .layer(PropagateRequestIdLayer::new(REQUEST_ID.clone()))

@@ -804,8 +804,9 @@ pub fn check_serving(pack: &PolicyPack) -> Result<(), PackError> {
 }
 
 /// The ledger reads two dates from notice policies: the trial's end (R2) and
-/// a subscription's lock (R8). A pack the ledger serves must declare both, so
-/// a renamed `@notice` is an error, not a tenant view without a trial end.
+/// a subscription's lock (R8), and the words of R9's reasons from the message
+/// catalogue. A pack the ledger serves must have them all, so a renamed
+/// `@notice` or catalogue entry is an error, not a view without a trial end.
 fn check_ledger_notices(pack: &PolicyPack) -> Result<(), PackError> {
     if !pack.ledger_types.contains("Tenant") {
         return Ok(());
@@ -824,6 +825,16 @@ fn check_ledger_notices(pack: &PolicyPack) -> Result<(), PackError> {
         ))
     })
     .collect();
+    let mut problems = problems;
+    // And the words of R9's reasons, from the pack's message catalogue.
+    for code in crate::ledger::reconcile::REASONS {
+        if !pack.catalogue.contains_key(code) {
+            problems.push(problem(format!(
+                "`{}` has no `{code}`: the ledger words R9's reasons with it",
+                crate::policy::MESSAGES_FILE
+            )));
+        }
+    }
     if problems.is_empty() {
         Ok(())
     } else {

@@ -838,15 +838,15 @@ impl Ledger {
 
     /// R9 on demand; a dry run on a tenant in trial previews its hub's creation.
     pub async fn reconcile(&self, tenant: String, dry_run: bool) -> Result<Plan, LedgerError> {
+        let engine = self.engine().clone();
         if dry_run {
             return self
                 .read(move |conn, now| {
                     tenant_row(conn, &tenant)?;
-                    reconcile::plan(conn, &tenant, now, true)
+                    reconcile::plan(conn, &engine.pack(), &tenant, now, true)
                 })
                 .await;
         }
-        let engine = self.engine().clone();
         self.write(move |tx, now| {
             let t = tenant_row(tx, &tenant)?;
             // Whether it may be reconciled now (not in trial) is the pack's.
@@ -859,7 +859,7 @@ impl Ledger {
                 Target::new("Tenant", &tenant),
                 None,
             )?;
-            reconcile::run(tx, &tenant, now)
+            reconcile::run(tx, &engine.pack(), &tenant, now)
         })
         .await
     }
@@ -906,12 +906,14 @@ fn reconcile_if_allowed(
         Target::new("Tenant", tenant),
         None,
     ) {
-        Ok(_) => reconcile::run(tx, tenant, now),
-        Err(LedgerError::Refused(_)) => reconcile::plan(tx, tenant, now, false).map(|mut p| {
-            p.operators.clear();
-            p.licenses.clear();
-            p
-        }),
+        Ok(_) => reconcile::run(tx, &engine.pack(), tenant, now),
+        Err(LedgerError::Refused(_)) => {
+            reconcile::plan(tx, &engine.pack(), tenant, now, false).map(|mut p| {
+                p.operators.clear();
+                p.licenses.clear();
+                p
+            })
+        }
         Err(e) => Err(e),
     }
 }

@@ -13,6 +13,7 @@ use std::cmp::Ordering;
 use serde::Serialize;
 
 use super::LedgerError;
+use crate::policy::{Messages, PolicyPack};
 use crate::store::rows::{OperatorRow, UserRow};
 use crate::store::{Conn, StoreError, Tx};
 use crate::time;
@@ -34,7 +35,10 @@ pub struct OperatorDeactivation {
     pub name: String,
     #[schema(format = DateTime, required = true)]
     pub latest_production: Option<String>,
+    /// Why, in English (as recorded with the deactivation).
     pub reason: String,
+    /// Why, in every language of the pack's message catalogue.
+    pub message: Messages,
 }
 
 /// A user licence revoked (or to be) for want of capacity.
@@ -43,7 +47,10 @@ pub struct LicenseRevocation {
     pub user: String,
     #[schema(format = DateTime, required = true)]
     pub licensed_at: Option<String>,
+    /// Why, in English (as recorded with the revocation).
     pub reason: String,
+    /// Why, in every language of the pack's message catalogue.
+    pub message: Messages,
 }
 
 /// What reconciliation does (or would do) to a tenant, in order.
@@ -95,7 +102,30 @@ fn revocation_order(a: &UserRow, b: &UserRow) -> Ordering {
 /// Plans the reconciliation of `tenant` at `now`: what it would do if carried
 /// out. Whether it may be (a tenant in trial may not) is the pack's
 /// `reconcile` action, asked by the callers that carry plans out.
-pub fn plan(conn: &dyn Conn, tenant: &str, now: i64, dry_run: bool) -> Result<Plan, LedgerError> {
+/// The message codes of the pack's catalogue R9's reasons are worded by:
+/// the ledger refuses a pack without them (`decide::check_serving`).
+pub const REASONS: [&str; 3] = [
+    "reconciliation_no_record",
+    "reconciliation_idle",
+    "reconciliation_licence",
+];
+
+/// The reason `code` of the pack's catalogue, filled; the code itself if the
+/// pack lacks it (a serving pack never does).
+fn reason(pack: &PolicyPack, code: &str, values: &[(&str, String)]) -> Messages {
+    match pack.catalogue.get(code) {
+        Some(m) => m.fill(values),
+        None => Messages([("en".to_string(), code.to_string())].into_iter().collect()),
+    }
+}
+
+pub fn plan(
+    conn: &dyn Conn,
+    pack: &PolicyPack,
+    tenant: &str,
+    now: i64,
+    dry_run: bool,
+) -> Result<Plan, LedgerError> {
     let facts = conn
         .tenant_facts(tenant, now)?
         .ok_or_else(|| LedgerError::NotFound(format!("tenant `{tenant}`")))?;
@@ -121,22 +151,30 @@ pub fn plan(conn: &dyn Conn, tenant: &str, now: i64, dry_run: bool) -> Result<Pl
             .filter(|o| o.active && o.owner_user_id.is_none())
             .collect();
         seat_ops.sort_by(deactivation_order);
-        let why = format!(
-            "reconciliation: {} active seat operators for {} shop-floor seats",
-            facts.shop_floor.used, facts.shop_floor.total
-        );
+        let counts = [
+            ("used", facts.shop_floor.used.to_string()),
+            ("total", facts.shop_floor.total.to_string()),
+        ];
         plan.operators = seat_ops
             .into_iter()
             .take(usize::try_from(surplus).unwrap_or(0))
-            .map(|o| OperatorDeactivation {
-                reason: match o.latest_production_at {
-                    None => format!("{why}; no production record"),
-                    Some(at) => format!("{why}; idle since {}", time::format(at)),
-                },
-                id: o.id,
-                number: o.number,
-                name: o.name,
-                latest_production: o.latest_production_at.map(time::format),
+            .map(|o| {
+                let message = match o.latest_production_at {
+                    None => reason(pack, "reconciliation_no_record", &counts),
+                    Some(at) => {
+                        let mut values = counts.to_vec();
+                        values.push(("since", time::format(at)));
+                        reason(pack, "reconciliation_idle", &values)
+                    }
+                };
+                OperatorDeactivation {
+                    reason: message.get("en").unwrap_or_default().to_string(),
+                    message,
+                    id: o.id,
+                    number: o.number,
+                    name: o.name,
+                    latest_production: o.latest_production_at.map(time::format),
+                }
             })
             .collect();
     }
@@ -148,9 +186,13 @@ pub fn plan(conn: &dyn Conn, tenant: &str, now: i64, dry_run: bool) -> Result<Pl
             .filter(|u| u.licensed_at.is_some())
             .collect();
         licensed.sort_by(revocation_order);
-        let why = format!(
-            "reconciliation: {} licences assigned for {} user seats; most recently assigned",
-            facts.user.used, facts.user.total
+        let message = reason(
+            pack,
+            "reconciliation_licence",
+            &[
+                ("used", facts.user.used.to_string()),
+                ("total", facts.user.total.to_string()),
+            ],
         );
         plan.licenses = licensed
             .into_iter()
@@ -158,7 +200,8 @@ pub fn plan(conn: &dyn Conn, tenant: &str, now: i64, dry_run: bool) -> Result<Pl
             .map(|u| LicenseRevocation {
                 user: u.id,
                 licensed_at: u.licensed_at.map(time::format),
-                reason: why.clone(),
+                reason: message.get("en").unwrap_or_default().to_string(),
+                message: message.clone(),
             })
             .collect();
     }
@@ -179,8 +222,8 @@ pub fn apply(tx: &mut Tx<'_>, plan: &Plan, now: i64) -> Result<(), StoreError> {
 }
 
 /// Plans and applies in one go (inside the caller's transaction).
-pub fn run(tx: &mut Tx<'_>, tenant: &str, now: i64) -> Result<Plan, LedgerError> {
-    let plan = plan(tx, tenant, now, false)?;
+pub fn run(tx: &mut Tx<'_>, pack: &PolicyPack, tenant: &str, now: i64) -> Result<Plan, LedgerError> {
+    let plan = plan(tx, pack, tenant, now, false)?;
     apply(tx, &plan, now)?;
     Ok(plan)
 }

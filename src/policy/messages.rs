@@ -36,6 +36,22 @@ impl Messages {
         self.0.get(lang).map(String::as_str)
     }
 
+    /// Fills `{key}` placeholders with `values` in every language.
+    pub fn fill(&self, values: &[(&str, String)]) -> Self {
+        Self(
+            self.0
+                .iter()
+                .map(|(lang, t)| {
+                    let mut text = t.clone();
+                    for (k, v) in values {
+                        text = text.replace(&format!("{{{k}}}"), v);
+                    }
+                    (lang.clone(), text)
+                })
+                .collect(),
+        )
+    }
+
     /// Fills `{days_left}` placeholders in every language.
     pub fn fill_days(&self, days_left: i64) -> Self {
         Self(

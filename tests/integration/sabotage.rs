@@ -114,4 +114,8 @@ fn messages_cannot_be_lost_silently() {
         text.contains("has `@code(\"no_license\")` but no message"),
         "{text}"
     );
+    // The words of R9's reasons, which the ledger takes from the catalogue.
+    let (ok, text) = validate_edited("messages.yaml", "reconciliation_idle:", "reconciliation_idel:");
+    assert!(!ok, "{text}");
+    assert!(text.contains("has no `reconciliation_idle`"), "{text}");
 }

@@ -57,6 +57,17 @@ pub struct Change {
     pub now: Value,
 }
 
+impl std::fmt::Display for Change {
+    /// `path: was → now`, nothing shown as `—`.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let side = |v: &Value| match v {
+            Value::Null => "—".to_string(),
+            other => other.to_string(),
+        };
+        write!(f, "{}: {} → {}", self.path, side(&self.was), side(&self.now))
+    }
+}
+
 /// The parts of an answer a person sees: decision, determining policies,
 /// message and notices (countdowns).
 fn answer(d: &Decision) -> Value {
@@ -279,7 +290,7 @@ pub fn render(r: &Report) -> String {
     let word = |b: bool| if b { "allow" } else { "deny" };
     let show_changes = |out: &mut String, f: &Flip| {
         for c in f.changes.iter().filter(|c| c.path != "decision") {
-            let _ = writeln!(out, "      {}: {} → {}", c.path, short(&c.was), short(&c.now));
+            let _ = writeln!(out, "      {c}");
         }
     };
     for f in &r.flips {
@@ -323,12 +334,4 @@ pub fn render(r: &Report) -> String {
         }
     }
     out
-}
-
-/// A value on one line: strings quoted, nothing as `—`.
-fn short(v: &Value) -> String {
-    match v {
-        Value::Null => "—".into(),
-        other => other.to_string(),
-    }
 }

@@ -298,11 +298,6 @@ impl Outcome {
     pub fn passed(&self) -> bool {
         self.cases.iter().all(CaseOutcome::passed)
     }
-
-    /// The responses as snapshot material: volatile ids redacted.
-    pub fn snapshot(&self) -> Vec<CaseOutcome> {
-        self.cases.clone()
-    }
 }
 
 /// Reads a scenario file.
@@ -525,20 +520,13 @@ pub fn answer_changes(outcome: &Outcome, recorded: &[Recorded]) -> Vec<(Option<u
             lines.push(format!("status: {} → {}", rec.status, case.status));
         }
         for c in crate::replay::changes(&rec.response, &case.response) {
-            lines.push(format!("{}: {} → {}", c.path, show(&c.was), show(&c.now)));
+            lines.push(c.to_string());
         }
         if !lines.is_empty() {
             out.push((Some(i), lines));
         }
     }
     out
-}
-
-fn show(v: &Value) -> String {
-    match v {
-        Value::Null => "—".into(),
-        v => v.to_string(),
-    }
 }
 
 /// Adds to each case a failure for every difference from the recorded answers.

@@ -331,40 +331,34 @@ async fn pack_messages(State(state): State<AppState>, req: Request, next: Next) 
     let Some(texts) = texts else {
         return Response::from_parts(parts, axum::body::Body::from(bytes));
     };
-    let filled: serde_json::Map<String, serde_json::Value> = texts
-        .0
-        .iter()
-        .map(|(lang, t)| (lang.clone(), serde_json::Value::String(fill(t, error))))
-        .collect();
-    value["error"]["message"] = serde_json::Value::Object(filled);
+    let filled = texts.fill(&placeholders(error));
+    value["error"]["message"] = serde_json::json!(filled);
     parts.headers.remove(axum::http::header::CONTENT_LENGTH);
     Response::from_parts(parts, axum::body::Body::from(value.to_string()))
 }
 
-/// `{key}` in `template` replaced by the error's `key`, or its `details.key`
-/// (a list as `a, b`).
-fn fill(template: &str, error: &serde_json::Value) -> String {
-    let mut out = template.to_string();
-    let mut keys: Vec<(String, &serde_json::Value)> = Vec::new();
-    for source in [error.get("details"), Some(error)].into_iter().flatten() {
-        if let Some(map) = source.as_object() {
-            keys.extend(map.iter().map(|(k, v)| (k.clone(), v)));
-        }
-    }
-    for (k, v) in keys {
-        let text = match v {
-            serde_json::Value::String(s) => s.clone(),
-            serde_json::Value::Array(items) => items
-                .iter()
-                .map(|i| i.as_str().map(str::to_string).unwrap_or_else(|| i.to_string()))
-                .collect::<Vec<_>>()
-                .join(", "),
-            serde_json::Value::Number(n) => n.to_string(),
-            _ => continue,
-        };
-        out = out.replace(&format!("{{{k}}}"), &text);
-    }
-    out
+/// What a catalogue text's `{key}` may name: the error's `details.key`, else
+/// its own `key` (a list as `a, b`).
+fn placeholders(error: &serde_json::Value) -> Vec<(String, String)> {
+    [error.get("details"), Some(error)]
+        .into_iter()
+        .flatten()
+        .filter_map(serde_json::Value::as_object)
+        .flat_map(|map| map.iter())
+        .filter_map(|(k, v)| {
+            let text = match v {
+                serde_json::Value::String(s) => s.clone(),
+                serde_json::Value::Array(items) => items
+                    .iter()
+                    .map(|i| i.as_str().map(str::to_string).unwrap_or_else(|| i.to_string()))
+                    .collect::<Vec<_>>()
+                    .join(", "),
+                serde_json::Value::Number(n) => n.to_string(),
+                _ => return None,
+            };
+            Some((k.clone(), text))
+        })
+        .collect()
 }
 
 /// Refuses a decision or search request without a PEP token, when the

@@ -426,11 +426,7 @@ pub(super) fn build(dir: &Path, files: Vec<SourceFile>) -> Result<PolicyPack, Pa
             }
             continue;
         }
-        let missing: Vec<&str> = languages
-            .iter()
-            .filter(|l| !m.messages.0.contains_key(*l))
-            .map(String::as_str)
-            .collect();
+        let missing = m.messages.missing(&languages);
         if !missing.is_empty() {
             problems.push(Problem::at(
                 &m.file,
@@ -548,11 +544,7 @@ pub(super) fn build(dir: &Path, files: Vec<SourceFile>) -> Result<PolicyPack, Pa
         let file = locate(policy.id());
         match notice_rule(policy, kind) {
             Ok(rule) => {
-                let missing: Vec<&str> = languages
-                    .iter()
-                    .filter(|l| !rule.templates.0.contains_key(*l))
-                    .map(String::as_str)
-                    .collect();
+                let missing = rule.templates.missing(&languages);
                 if !missing.is_empty() {
                     let mut p = Problem::plain(
                         Some(&file.name),

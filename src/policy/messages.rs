@@ -28,6 +28,15 @@ impl Messages {
         )
     }
 
+    /// The languages of `languages` this has no text in.
+    pub fn missing<'a>(&self, languages: &'a std::collections::BTreeSet<String>) -> Vec<&'a str> {
+        languages
+            .iter()
+            .filter(|l| !self.0.contains_key(*l))
+            .map(String::as_str)
+            .collect()
+    }
+
     pub fn is_empty(&self) -> bool {
         self.0.is_empty()
     }
@@ -37,14 +46,14 @@ impl Messages {
     }
 
     /// Fills `{key}` placeholders with `values` in every language.
-    pub fn fill(&self, values: &[(&str, String)]) -> Self {
+    pub fn fill<K: AsRef<str>>(&self, values: &[(K, String)]) -> Self {
         Self(
             self.0
                 .iter()
                 .map(|(lang, t)| {
                     let mut text = t.clone();
                     for (k, v) in values {
-                        text = text.replace(&format!("{{{k}}}"), v);
+                        text = text.replace(&format!("{{{}}}", k.as_ref()), v);
                     }
                     (lang.clone(), text)
                 })

@@ -6,6 +6,7 @@
 //! This module computes facts and applies changes; whether a change is allowed
 //! is always the policies' answer.
 
+pub mod browse;
 pub mod inputs;
 pub mod ops;
 pub mod reconcile;

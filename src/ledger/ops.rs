@@ -120,7 +120,7 @@ fn new_operator_free(tx: &Tx<'_>, tenant: &str, id: &str, number: &str) -> Resul
 }
 
 impl Ledger {
-    async fn read<T: Send + 'static>(
+    pub(super) async fn read<T: Send + 'static>(
         &self,
         f: impl FnOnce(&dyn Conn, i64) -> Result<T, LedgerError> + Send + 'static,
     ) -> Result<T, LedgerError> {

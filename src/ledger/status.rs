@@ -59,6 +59,17 @@ pub fn notices(pack: &PolicyPack, facts: &TenantFacts, now: i64) -> Vec<Notice> 
     notice::shown(pack, &times, now)
 }
 
+/// The ids of the notice policies that apply to the tenant at `now`: the
+/// forbids they announced are in force (a trial over, a tenant locked for
+/// late payment, in the licensing pack).
+pub fn in_force(pack: &PolicyPack, facts: &TenantFacts, now: i64) -> Vec<String> {
+    probe_times(pack, facts, None, now)
+        .into_iter()
+        .filter(|(_, t)| t.applies_from.is_some_and(|a| a <= now))
+        .filter_map(|(i, _)| pack.notices.get(i).map(|r| r.policy_id.clone()))
+        .collect()
+}
+
 /// When the trial ends (or ended): the instant the trial policy starts to apply,
 /// looking from the tenant's creation. `None` once provisioned or if the pack
 /// has no trial policy.

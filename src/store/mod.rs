@@ -98,6 +98,10 @@ pub trait Conn {
     /// The account a tenant belongs to.
     fn account_of_tenant(&self, tenant: &str) -> Result<Option<String>, StoreError>;
     fn tenants_of_account(&self, account: &str) -> Result<Vec<TenantRow>, StoreError>;
+    /// Up to `limit` tenants after the id `after`, in id order, whose id or
+    /// name holds `text` (any case; every tenant when `text` is empty): the
+    /// console's paged, searchable list.
+    fn find_tenants(&self, text: &str, after: &str, limit: usize) -> Result<Vec<TenantRow>, StoreError>;
     /// The facts of a tenant at `now`: seats per kind, the earliest unpaid due
     /// date, active admins, the next time its capacity changes.
     fn tenant_facts(&self, id: &str, now: i64) -> Result<Option<TenantFacts>, StoreError>;
@@ -371,6 +375,7 @@ macro_rules! conn_methods {
     tenant(id: &str) -> Option<TenantRow>;
     account_of_tenant(t: &str) -> Option<String>;
     tenants_of_account(a: &str) -> Vec<TenantRow>;
+    find_tenants(x: &str, a: &str, n: usize) -> Vec<TenantRow>;
     tenant_facts(id: &str, now: i64) -> Option<TenantFacts>;
     user(id: &str) -> Option<UserRow>;
     users_of_tenant(t: &str) -> Vec<UserRow>;
@@ -447,6 +452,7 @@ impl Conn for Tx<'_> {
         tenant(id: &str) -> Option<TenantRow>;
         account_of_tenant(t: &str) -> Option<String>;
         tenants_of_account(a: &str) -> Vec<TenantRow>;
+        find_tenants(x: &str, a: &str, n: usize) -> Vec<TenantRow>;
         tenant_facts(id: &str, now: i64) -> Option<TenantFacts>;
         user(id: &str) -> Option<UserRow>;
         users_of_tenant(t: &str) -> Vec<UserRow>;

@@ -883,6 +883,20 @@ impl<C: std::ops::DerefMut<Target = PgClient>> Conn for PgConn<C> {
             .collect()
     }
 
+    fn find_tenants(&self, text: &str, after: &str, limit: usize) -> Result<Vec<TenantRow>, StoreError> {
+        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+        self.query(
+            "SELECT t.id, t.account_id, t.name, t.created_at, t.trial_days, h.name, h.created_at
+             FROM tenants t LEFT JOIN hubs h ON h.tenant_id = t.id
+             WHERE t.id > $2 AND ($1 = '' OR strpos(lower(t.id), lower($1)) > 0 OR strpos(lower(t.name), lower($1)) > 0)
+             ORDER BY t.id LIMIT $3",
+            &[&text, &after, &limit],
+        )?
+        .iter()
+        .map(tenant_row)
+        .collect()
+    }
+
     fn tenant_facts(&self, id: &str, now: i64) -> Result<Option<TenantFacts>, StoreError> {
         let Some(tenant) = self.tenant(id)? else {
             return Ok(None);

@@ -382,6 +382,18 @@ impl Conn for Connection {
         Ok(rows.collect::<Result<_, _>>()?)
     }
 
+    fn find_tenants(&self, text: &str, after: &str, limit: usize) -> Result<Vec<TenantRow>, StoreError> {
+        let sql = format!(
+            "SELECT {TENANT_COLUMNS} FROM tenants t LEFT JOIN hubs h ON h.tenant_id = t.id
+             WHERE t.id > ?2 AND (?1 = '' OR instr(lower(t.id), lower(?1)) > 0 OR instr(lower(t.name), lower(?1)) > 0)
+             ORDER BY t.id LIMIT ?3"
+        );
+        let mut st = self.prepare_cached(&sql)?;
+        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+        let rows = st.query_map(params![text, after, limit], tenant_row)?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
     /// The facts of a tenant at `now`, in one statement.
     fn tenant_facts(&self, id: &str, now: i64) -> Result<Option<TenantFacts>, StoreError> {
         let conn = self;

@@ -82,6 +82,15 @@ pub enum Command {
         /// Write one JSON line per decision to this file (`-` for stdout).
         #[arg(long, env = "TURNSTILE_DECISION_LOG")]
         decision_log: Option<PathBuf>,
+        /// How many recent decisions to keep in memory for the console's
+        /// decision log and its policy-impact replay (0: none, and no decision
+        /// is recorded unless `--decision-log` is set).
+        #[arg(long, env = "TURNSTILE_RECENT_DECISIONS", default_value_t = crate::decision_log::DEFAULT_RECENT)]
+        recent_decisions: usize,
+        /// The scenario folder the console checks a policy edit against (which
+        /// recorded answers it would change); ignored when it does not exist.
+        #[arg(long, env = "TURNSTILE_SCENARIOS", default_value = "fixtures/scenarios")]
+        scenarios: PathBuf,
         /// Do not watch the policy directory (reload with SIGHUP or the API).
         #[arg(long)]
         no_watch: bool,
@@ -266,6 +275,8 @@ pub fn run(cli: Cli) -> ExitCode {
             decision_tokens,
             log_format,
             decision_log,
+            recent_decisions,
+            scenarios,
             no_watch,
             echo_route,
             workers,
@@ -295,6 +306,8 @@ pub fn run(cli: Cli) -> ExitCode {
                 .filter(|t| !t.trim().is_empty())
                 .collect();
             config.decision_log = decision_log;
+            config.recent_decisions = recent_decisions;
+            config.scenarios = scenarios.is_dir().then_some(scenarios);
             config.watch = !no_watch;
             config.echo_route = echo_route;
             config.cache_entities = cache_entities;

@@ -33,6 +33,10 @@ pub struct Config {
     pub request_timeout: Duration,
     /// Where decisions are logged (`-` for stdout), if anywhere.
     pub decision_log: Option<PathBuf>,
+    /// How many recent decisions are kept in memory (the console's log).
+    pub recent_decisions: usize,
+    /// The scenario folder the console checks policy edits against.
+    pub scenarios: Option<PathBuf>,
     /// Watch the policy directory and reload on change.
     pub watch: bool,
     /// Serve `POST /bench/echo` (benchmarks only).
@@ -62,6 +66,8 @@ impl Config {
             max_body: 1024 * 1024,
             request_timeout: Duration::from_secs(10),
             decision_log: None,
+            recent_decisions: crate::decision_log::DEFAULT_RECENT,
+            scenarios: None,
             watch: true,
             echo_route: false,
             cache_entities: crate::slice::DEFAULT_CACHE_CAPACITY,

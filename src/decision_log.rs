@@ -2,14 +2,16 @@
 //!
 //! Decisions hand their entry to a bounded queue and return at once; a writer
 //! thread turns entries into JSON lines and writes them to a file (appending)
-//! or stdout, flushing whenever the queue runs dry. A full queue drops the
-//! entry and counts it: logging never slows a decision. Closing drains the
-//! queue and flushes.
+//! or stdout, flushing whenever the queue runs dry, and keeps the latest ones
+//! in memory for the console (or only there: [`Target::Memory`]). A full
+//! queue drops the entry and counts it: logging never slows a decision.
+//! Closing drains the queue and flushes.
 
+use std::collections::VecDeque;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Mutex, mpsc};
+use std::sync::{Arc, Mutex, mpsc};
 
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -43,11 +45,16 @@ pub struct Entry {
     pub latency_us: u64,
 }
 
+/// How many recent decisions `serve` keeps in memory by default.
+pub const DEFAULT_RECENT: usize = 1_000;
+
 /// Where entries go.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Target {
     Stdout,
     File(PathBuf),
+    /// Nowhere but the in-memory list of recent decisions.
+    Memory,
 }
 
 impl Target {
@@ -66,24 +73,45 @@ pub struct DecisionLog {
     tx: Mutex<Option<mpsc::SyncSender<Entry>>>,
     dropped: AtomicU64,
     writer: Mutex<Option<std::thread::JoinHandle<u64>>>,
+    /// The latest entries written, oldest first, at most `keep` of them:
+    /// filled by the writer thread, never on the request path.
+    recent: Arc<Mutex<VecDeque<Entry>>>,
 }
 
 impl DecisionLog {
-    /// Opens the target and starts the writer thread.
-    pub fn open(target: Target, capacity: usize) -> std::io::Result<Self> {
-        let out: Box<dyn Write + Send> = match &target {
-            Target::Stdout => Box::new(std::io::stdout()),
-            Target::File(p) => Box::new(std::fs::OpenOptions::new().create(true).append(true).open(p)?),
+    /// Opens the target and starts the writer thread; the latest `keep`
+    /// entries stay in memory ([`DecisionLog::recent`]).
+    pub fn open(target: Target, capacity: usize, keep: usize) -> std::io::Result<Self> {
+        let out: Option<Box<dyn Write + Send>> = match &target {
+            Target::Stdout => Some(Box::new(std::io::stdout())),
+            Target::File(p) => Some(Box::new(
+                std::fs::OpenOptions::new().create(true).append(true).open(p)?,
+            )),
+            Target::Memory => None,
         };
         let (tx, rx) = mpsc::sync_channel::<Entry>(capacity.max(1));
+        let recent = Arc::new(Mutex::new(VecDeque::with_capacity(keep.min(4096))));
+        let kept = Recent {
+            list: recent.clone(),
+            keep,
+        };
         let writer = std::thread::Builder::new()
             .name("turnstile-decision-log".into())
-            .spawn(move || write_loop(rx, out))?;
+            .spawn(move || write_loop(rx, out, kept))?;
         Ok(Self {
             tx: Mutex::new(Some(tx)),
             dropped: AtomicU64::new(0),
             writer: Mutex::new(Some(writer)),
+            recent,
         })
+    }
+
+    /// The latest decisions written, newest first (a copy).
+    pub fn recent(&self) -> Vec<Entry> {
+        self.recent
+            .lock()
+            .map(|r| r.iter().rev().cloned().collect())
+            .unwrap_or_default()
     }
 
     /// Queues an entry; drops it (and counts) if the queue is full.
@@ -123,21 +151,51 @@ impl Drop for DecisionLog {
     }
 }
 
-fn write_loop(rx: mpsc::Receiver<Entry>, out: Box<dyn Write + Send>) -> u64 {
-    let mut out = std::io::BufWriter::with_capacity(64 * 1024, out);
+/// Where the writer keeps the latest entries.
+struct Recent {
+    list: Arc<Mutex<VecDeque<Entry>>>,
+    keep: usize,
+}
+
+impl Recent {
+    fn push(&self, entry: Entry) {
+        if self.keep == 0 {
+            return;
+        }
+        if let Ok(mut list) = self.list.lock() {
+            while list.len() >= self.keep {
+                list.pop_front();
+            }
+            list.push_back(entry);
+        }
+    }
+}
+
+fn write_loop(rx: mpsc::Receiver<Entry>, out: Option<Box<dyn Write + Send>>, recent: Recent) -> u64 {
+    let mut out = out.map(|o| std::io::BufWriter::with_capacity(64 * 1024, o));
     let mut written = 0u64;
     while let Ok(first) = rx.recv() {
         let mut next = Some(first);
         while let Some(entry) = next {
-            if serde_json::to_writer(&mut out, &entry).is_ok() && out.write_all(b"\n").is_ok() {
-                written += 1;
+            match out.as_mut() {
+                Some(out) => {
+                    if serde_json::to_writer(&mut *out, &entry).is_ok() && out.write_all(b"\n").is_ok() {
+                        written += 1;
+                    }
+                }
+                None => written += 1,
             }
+            recent.push(entry);
             next = rx.try_recv().ok();
         }
         // The queue ran dry: make what we have visible.
+        if let Some(out) = out.as_mut() {
+            let _ = out.flush();
+        }
+    }
+    if let Some(out) = out.as_mut() {
         let _ = out.flush();
     }
-    let _ = out.flush();
     written
 }
 
@@ -179,11 +237,13 @@ mod tests {
     fn entries_are_written_as_json_lines_and_flushed_on_close() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("d.jsonl");
-        let log = DecisionLog::open(Target::File(path.clone()), 16).unwrap();
+        let log = DecisionLog::open(Target::File(path.clone()), 16, 3).unwrap();
         for i in 0..5 {
             log.record(entry(&i.to_string()));
         }
         assert_eq!(log.close(), 5);
+        let recent: Vec<String> = log.recent().into_iter().map(|e| e.decision_id).collect();
+        assert_eq!(recent, ["4", "3", "2"], "the latest three, newest first");
         let read = read(&path).unwrap();
         assert_eq!(read.len(), 5);
         assert_eq!(read[4].as_ref().unwrap().decision_id, "4");
@@ -196,6 +256,7 @@ mod tests {
             tx: Mutex::new(Some(tx)),
             dropped: AtomicU64::new(0),
             writer: Mutex::new(None),
+            recent: Arc::default(),
         };
         log.record(entry("a"));
         log.record(entry("b"));

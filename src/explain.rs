@@ -33,6 +33,10 @@ pub struct Explanation {
     pub policy_revision: String,
     /// Every policy that can apply to the action, determining ones first.
     pub policies: Vec<PolicyTrace>,
+    /// The slice: every entity the decision loaded, as Cedar entity JSON
+    /// (empty when the request could not be evaluated).
+    #[schema(value_type = Vec<Object>)]
+    pub entities: Value,
 }
 
 /// The request as Cedar saw it.
@@ -126,6 +130,7 @@ pub fn explain(
                 notices: Vec::new(),
                 policy_revision: pack.revision.clone(),
                 policies: Vec::new(),
+                entities: Value::Array(Vec::new()),
             });
         }
         Prepared::Ready(r) => r,
@@ -161,6 +166,10 @@ pub fn explain(
         },
         policy_revision: pack.revision.clone(),
         policies,
+        entities: ready
+            .entities
+            .to_json_value()
+            .unwrap_or_else(|_| Value::Array(Vec::new())),
     })
 }
 

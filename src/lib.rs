@@ -9,6 +9,7 @@
 //! | [`config`] | the validated settings of a running service |
 //! | [`server`] | building the service and running it until asked to stop |
 //! | [`http`] | routes by surface (AuthZEN, ledger, entities, health) and the one `ApiError` |
+//! | [`console`] | the web console at `/console`: server-rendered pages over the same services |
 //! | [`decide`] | request → slice → Cedar → decision (reasons, errors, message, notices) |
 //! | [`search`] | AuthZEN search: the candidates an evaluation would allow, a page at a time |
 //! | [`notice`] | when notice policies start to apply, asked of Cedar, cached per tenant |
@@ -25,6 +26,7 @@
 
 pub mod cli;
 pub mod config;
+pub mod console;
 pub mod decide;
 pub mod facts;
 pub mod http;

@@ -98,15 +98,20 @@ impl Application {
         )?);
         engine.set_node(&config.node_id);
         engine.set_max_staleness(config.max_staleness);
-        if let Some(target) = &config.decision_log {
-            let log = DecisionLog::open(
-                decision_log::Target::parse(target),
-                decision_log::DEFAULT_CAPACITY,
-            )
-            .map_err(|source| StartError::DecisionLog {
-                path: target.display().to_string(),
-                source,
-            })?;
+        if config.decision_log.is_some() || config.recent_decisions > 0 {
+            let target = config
+                .decision_log
+                .as_deref()
+                .map_or(decision_log::Target::Memory, decision_log::Target::parse);
+            let log = DecisionLog::open(target, decision_log::DEFAULT_CAPACITY, config.recent_decisions)
+                .map_err(|source| StartError::DecisionLog {
+                    path: config
+                        .decision_log
+                        .as_ref()
+                        .map(|p| p.display().to_string())
+                        .unwrap_or_default(),
+                    source,
+                })?;
             engine.set_log(Arc::new(log));
         }
         Self::with_engine(config, engine, policies).await
@@ -133,7 +138,8 @@ impl Application {
                 timeout: config.request_timeout,
             })
             .with_decision_tokens(&config.decision_tokens)
-            .with_revision_wait(config.revision_wait);
+            .with_revision_wait(config.revision_wait)
+            .with_scenarios(config.scenarios.clone());
         if !state.decisions_need_token() && !config.addr.ip().is_loopback() {
             tracing::warn!(
                 addr = %config.addr,

@@ -115,7 +115,8 @@ impl ApiError {
         }
     }
 
-    fn body(&self) -> Value {
+    /// The JSON body this error answers with (`{"error": {...}}`).
+    pub(crate) fn body(&self) -> Value {
         let en = |m: &str| json!({ "en": m });
         let mut err = match self {
             ApiError::BadRequest { code, message, .. }

@@ -46,6 +46,11 @@ struct Inner {
     ledger: crate::ledger::Ledger,
     /// SHA-256 of the admin token: compared in constant time, never logged.
     admin_token_hash: [u8; 32],
+    /// The key console sessions are signed with, derived from the admin
+    /// token: every node with the same token accepts the same sessions.
+    console_key: [u8; 32],
+    /// The scenario folder the console checks policy edits against.
+    scenarios: Option<std::path::PathBuf>,
     /// SHA-256 of each PEP token allowed to ask decisions; empty: no token is
     /// asked. Distinct from the admin token, which does not open decisions.
     decision_token_hashes: Vec<[u8; 32]>,
@@ -70,6 +75,9 @@ impl AppState {
                 ledger: crate::ledger::Ledger::new(engine.clone()),
                 engine,
                 admin_token_hash: Sha256::digest(admin_token.as_bytes()).into(),
+                console_key: Sha256::digest(format!("turnstile console session\n{admin_token}").as_bytes())
+                    .into(),
+                scenarios: None,
                 decision_token_hashes: Vec::new(),
                 revision_wait: std::time::Duration::from_secs(2),
                 public_url: public_url.map(|u| u.trim_end_matches('/').to_string()),
@@ -97,6 +105,25 @@ impl AppState {
     /// The same state waiting at most `wait` for a `Turnstile-Min-Revision`.
     pub fn with_revision_wait(self, wait: std::time::Duration) -> Self {
         self.edit(|inner| inner.revision_wait = wait)
+    }
+
+    /// The same state with the scenario folder the console checks edits against.
+    pub fn with_scenarios(self, dir: Option<std::path::PathBuf>) -> Self {
+        self.edit(|inner| inner.scenarios = dir)
+    }
+
+    pub fn scenarios(&self) -> Option<&std::path::Path> {
+        self.inner.scenarios.as_deref()
+    }
+
+    pub(crate) fn console_key(&self) -> &[u8; 32] {
+        &self.inner.console_key
+    }
+
+    /// Whether `token` is the admin token (compared in constant time).
+    pub(crate) fn admin_token_is(&self, token: &str) -> bool {
+        let given: [u8; 32] = Sha256::digest(token.trim().as_bytes()).into();
+        given.ct_eq(&self.inner.admin_token_hash).into()
     }
 
     /// Whether decisions ask for a PEP token.
@@ -322,19 +349,49 @@ async fn pack_messages(State(state): State<AppState>, req: Request, next: Next) 
     let Ok(mut value) = serde_json::from_slice::<serde_json::Value>(&bytes) else {
         return Response::from_parts(parts, axum::body::Body::from(bytes));
     };
-    let error = &value["error"];
+    let spoken = value.get_mut("error").is_some_and(|error| speak(&pack, error));
+    if !spoken {
+        return Response::from_parts(parts, axum::body::Body::from(bytes));
+    }
+    parts.headers.remove(axum::http::header::CONTENT_LENGTH);
+    Response::from_parts(parts, axum::body::Body::from(value.to_string()))
+}
+
+/// Gives an error (the `error` object of an answer) the pack's words: when
+/// the catalogue has its `code` (and no policy refused, whose own message
+/// stands), `message` becomes the catalogue's text in every language, filled.
+/// Returns whether it changed.
+pub(crate) fn speak(pack: &crate::policy::PolicyPack, error: &mut serde_json::Value) -> bool {
     let texts = error
         .get("code")
         .and_then(serde_json::Value::as_str)
         .filter(|_| error.get("policies").is_none())
         .and_then(|code| pack.catalogue.get(code));
     let Some(texts) = texts else {
-        return Response::from_parts(parts, axum::body::Body::from(bytes));
+        return false;
     };
     let filled = texts.fill(&placeholders(error));
-    value["error"]["message"] = serde_json::json!(filled);
-    parts.headers.remove(axum::http::header::CONTENT_LENGTH);
-    Response::from_parts(parts, axum::body::Body::from(value.to_string()))
+    error["message"] = serde_json::json!(filled);
+    true
+}
+
+/// What an error says to a person: its status, its message in every
+/// language it has (the pack's words where the catalogue has them), and the
+/// policies that refused, if a policy did. Logs what the caller is not shown.
+pub(crate) fn error_words(
+    pack: &crate::policy::PolicyPack,
+    err: &ApiError,
+) -> (axum::http::StatusCode, crate::policy::Messages, Vec<String>) {
+    if let ApiError::Internal(cause) = err {
+        tracing::error!(%cause, "request failed");
+    }
+    let mut body = err.body();
+    if let Some(error) = body.get_mut("error") {
+        speak(pack, error);
+    }
+    let messages = serde_json::from_value(body["error"]["message"].clone()).unwrap_or_default();
+    let policies = serde_json::from_value(body["error"]["policies"].clone()).unwrap_or_default();
+    (err.status(), messages, policies)
 }
 
 /// What a catalogue text's `{key}` may name: the error's `details.key`, else
@@ -403,7 +460,9 @@ async fn json_errors(req: Request, next: Next) -> Response {
         .and_then(|v| v.to_str().ok())
         .is_some_and(|ct| ct.starts_with("application/json"));
     let timed_out = matches!(status.as_u16(), 408 | 503 | 504);
-    if is_json || !(status.is_client_error() || timed_out) {
+    // The console answers in HTML, its errors included.
+    let console = path.path().starts_with("/console/") || path.path() == "/console";
+    if is_json || console || !(status.is_client_error() || timed_out) {
         return resp;
     }
     let (mut parts, body) = resp.into_parts();
@@ -616,6 +675,7 @@ pub fn app(state: AppState) -> Router {
         .layer(axum::extract::DefaultBodyLimit::max(limits.max_body))
         .layer(middleware::from_fn(observe::track));
     router
+        .nest("/console", crate::console::routes())
         .fallback(|| async { ApiError::not_found("route") })
         .with_state(state)
         .layer(common)

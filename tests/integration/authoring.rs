@@ -299,6 +299,7 @@ async fn replay_finds_exactly_the_flips_and_moved_countdowns_of_a_grace_period_c
         turnstile::decision_log::DecisionLog::open(
             turnstile::decision_log::Target::File(log_path.clone()),
             1024,
+            0,
         )
         .unwrap(),
     );

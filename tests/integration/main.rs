@@ -10,6 +10,8 @@ mod author_loop;
 mod authoring;
 mod authzen_conformance;
 mod concurrency;
+mod console;
+mod console_browser;
 mod durability;
 mod error_language;
 mod hostile_input;

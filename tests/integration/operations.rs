@@ -145,7 +145,7 @@ async fn shutting_down_finishes_and_flushes_the_decision_log() {
         .unwrap(),
     );
     engine.set_log(Arc::new(
-        DecisionLog::open(decision_log::Target::File(log_path.clone()), 1024).unwrap(),
+        DecisionLog::open(decision_log::Target::File(log_path.clone()), 1024, 0).unwrap(),
     ));
     let server = RunningServer::start(engine, &dir.path().join("d.db"), TOKEN).await;
     let addr = server.addr;

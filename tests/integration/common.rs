@@ -105,6 +105,20 @@ impl TestApp {
         self
     }
 
+    /// The same app (same engine and database), whose console runs policy
+    /// edits against the scenarios in `dir`.
+    pub fn with_scenarios(mut self, dir: PathBuf) -> Self {
+        self.state = AppState::new(
+            self.state.engine().clone(),
+            TOKEN,
+            Some("https://pdp.test".into()),
+            None,
+        )
+        .with_scenarios(Some(dir));
+        self.router = http::app(self.state.clone());
+        self
+    }
+
     /// Moves the clock.
     pub fn at(&self, now: &str) {
         self.clock.set(time::parse(now).unwrap());

@@ -505,3 +505,46 @@ async fn the_decision_log_and_the_impact_of_an_edit_use_the_recent_decisions() {
         broken.html
     );
 }
+
+#[tokio::test]
+async fn the_impact_of_an_edit_names_the_scenarios_it_would_change() {
+    let app = TestApp::licensing().with_scenarios(crate::common::repo_path("fixtures/scenarios"));
+    let mut b = Browser::new(&app);
+    b.login().await;
+    let csrf = b.get("/console/policies").await.csrf();
+    let text = std::fs::read_to_string(crate::common::repo_path("policies/operators.cedar")).unwrap();
+    let start = text.find("@id(\"operators.seats_exhausted\")").unwrap();
+    let end = start + text[start..].find("};").unwrap() + 2;
+    let sabotaged = format!("{}{}", &text[..start], &text[end..]);
+    let started = std::time::Instant::now();
+    let impact = b
+        .post(
+            "/console/policies/impact",
+            &[("csrf", &csrf), ("file", "operators.cedar"), ("text", &sabotaged)],
+        )
+        .await;
+    eprintln!(
+        "impact with every scenario: {:.1} s",
+        started.elapsed().as_secs_f64()
+    );
+    assert_eq!(impact.status, StatusCode::OK, "{}", impact.html);
+    assert!(impact.html.contains("id=\"scenario-changes\""), "{}", impact.html);
+    assert!(
+        impact.html.contains("r05_shop_floor_seats.yaml"),
+        "the seat scenarios change: {}",
+        impact.html
+    );
+
+    // The unchanged file changes no scenario.
+    let same = b
+        .post(
+            "/console/policies/impact",
+            &[("csrf", &csrf), ("file", "operators.cedar"), ("text", &text)],
+        )
+        .await;
+    assert!(
+        same.html.contains("Every scenario keeps its recorded answers."),
+        "{}",
+        same.html
+    );
+}

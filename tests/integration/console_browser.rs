@@ -136,6 +136,20 @@ async fn click(c: &Client, css: &str) {
         .unwrap();
 }
 
+/// Clicks something that loads a new page, and waits for that page: the old
+/// one is marked first, so no element of it is taken for the new one's.
+async fn navigate(c: &Client, css: &str) {
+    c.execute("document.body.dataset.left = 'yes'", vec![])
+        .await
+        .unwrap();
+    click(c, css).await;
+    c.wait()
+        .at_most(Duration::from_secs(10))
+        .for_element(Locator::Css("body:not([data-left])"))
+        .await
+        .unwrap_or_else(|e| panic!("no new page after clicking `{css}`: {e}"));
+}
+
 async fn fill(c: &Client, css: &str, value: &str) {
     let e = c.find(Locator::Css(css)).await.unwrap();
     e.clear().await.unwrap();
@@ -194,7 +208,7 @@ async fn journey(c: &Client, app: &TestApp, base: &str, number: i64) {
     assert!(c.current_url().await.unwrap().path().ends_with("/console/login"));
     shot(c, "01-login").await;
     fill(c, "#token", TOKEN).await;
-    click(c, "button[type=submit]").await;
+    navigate(c, "button[type=submit]").await;
     let heading = text(c, "main h1").await;
     assert_eq!(heading, "Tenants");
 
@@ -207,7 +221,7 @@ async fn journey(c: &Client, app: &TestApp, base: &str, number: i64) {
     shot(c, "02-tenants").await;
 
     // The tenant: seat bars as the ledger counts them.
-    click(c, &format!("{row} a")).await;
+    navigate(c, &format!("{row} a")).await;
     text(c, "#subscriptions").await;
     let (_, seats) = app.get("/v1/tenants/acme/seats").await;
     let bars = c.find_all(Locator::Css(".grid .bar")).await.unwrap();
@@ -231,7 +245,7 @@ async fn journey(c: &Client, app: &TestApp, base: &str, number: i64) {
     shot(c, "03-tenant-locked").await;
 
     // Mark the payment: the lockout lifts.
-    click(c, &format!("tr[data-number=\"{number}\"] form button")).await;
+    navigate(c, &format!("tr[data-number=\"{number}\"] form button")).await;
     let done = text(c, ".card.success").await;
     assert_eq!(done, "Payment recorded.");
     assert!(!exists(c, "#in-force").await, "the lockout has lifted");
@@ -248,8 +262,7 @@ async fn journey(c: &Client, app: &TestApp, base: &str, number: i64) {
         fill(c, "#add-operator input[name=id]", id).await;
         fill(c, "#add-operator input[name=number]", n).await;
         fill(c, "#add-operator input[name=name]", &format!("Operator {n}")).await;
-        click(c, "#add-operator button[type=submit]").await;
-        text(c, "main h1").await;
+        navigate(c, "#add-operator button[type=submit]").await;
     }
     let refusal = text(c, ".card.error .message").await;
     assert_eq!(
@@ -282,7 +295,7 @@ async fn journey(c: &Client, app: &TestApp, base: &str, number: i64) {
         .await
         .unwrap();
     fill(c, "input[name=resource_id]", "acme").await;
-    click(c, "#playground button[type=submit]").await;
+    navigate(c, "#playground button[type=submit]").await;
     text(c, "#answer").await;
     assert_eq!(attr(c, "#answer", "data-decision").await, "true");
     let determining = c
@@ -316,7 +329,7 @@ async fn journey(c: &Client, app: &TestApp, base: &str, number: i64) {
     )
     .await
     .unwrap();
-    click(c, "#impact button[type=submit]").await;
+    navigate(c, "#impact button[type=submit]").await;
     let flips: usize = text(c, "#flip-count").await.parse().unwrap();
     assert!(flips >= 1, "the edit flips the logged allow");
     assert!(text(c, "#impact-result").await.contains("User::\"acme-admin\""));
@@ -325,7 +338,7 @@ async fn journey(c: &Client, app: &TestApp, base: &str, number: i64) {
     // The decision log, and French.
     c.goto(&format!("{base}/console/log")).await.unwrap();
     assert!(exists(c, "#decisions tr[data-allowed]").await);
-    click(c, "header .langs a[lang=fr]").await;
+    navigate(c, "header .langs a[lang=fr]").await;
     assert_eq!(text(c, "main h1").await, "Journal des décisions");
     shot(c, "07-log-fr").await;
 }

@@ -106,7 +106,7 @@ fn main() {
     }
     std::thread::sleep(Duration::from_millis(200));
     let state = AppState::new(engine.clone(), TOKEN, None, None);
-    let router = turnstile::http::app(state);
+    let router = turnstile::app(state);
     let cookie = rt.block_on(async {
         let req = Request::post("/console/login")
             .header("content-type", "application/x-www-form-urlencoded")

@@ -73,9 +73,12 @@ pub struct DecisionLog {
     tx: Mutex<Option<mpsc::SyncSender<Entry>>>,
     dropped: AtomicU64,
     writer: Mutex<Option<std::thread::JoinHandle<u64>>>,
-    /// The latest entries written, oldest first, at most `keep` of them:
-    /// filled by the writer thread, never on the request path.
-    recent: Arc<Mutex<VecDeque<Entry>>>,
+    /// The latest entries, oldest first: filled by the writer thread when
+    /// there is one, else right where the decision is recorded.
+    recent: Arc<Recent>,
+    /// No file and no stdout: entries go to `recent` alone, with no queue, no
+    /// thread and no wake-up per decision.
+    memory_only: bool,
 }
 
 impl DecisionLog {
@@ -89,33 +92,50 @@ impl DecisionLog {
             )),
             Target::Memory => None,
         };
-        let (tx, rx) = mpsc::sync_channel::<Entry>(capacity.max(1));
-        let recent = Arc::new(Mutex::new(VecDeque::with_capacity(keep.min(4096))));
-        let kept = Recent {
-            list: recent.clone(),
+        let recent = Arc::new(Recent {
+            list: Mutex::new(VecDeque::with_capacity(keep.min(4096))),
             keep,
+        });
+        let Some(out) = out else {
+            return Ok(Self {
+                tx: Mutex::new(None),
+                dropped: AtomicU64::new(0),
+                writer: Mutex::new(None),
+                recent,
+                memory_only: true,
+            });
         };
+        let (tx, rx) = mpsc::sync_channel::<Entry>(capacity.max(1));
+        let kept = recent.clone();
         let writer = std::thread::Builder::new()
             .name("turnstile-decision-log".into())
-            .spawn(move || write_loop(rx, out, kept))?;
+            .spawn(move || write_loop(rx, out, &kept))?;
         Ok(Self {
             tx: Mutex::new(Some(tx)),
             dropped: AtomicU64::new(0),
             writer: Mutex::new(Some(writer)),
             recent,
+            memory_only: false,
         })
     }
 
-    /// The latest decisions written, newest first (a copy).
+    /// The latest decisions recorded, newest first (a copy).
     pub fn recent(&self) -> Vec<Entry> {
         self.recent
+            .list
             .lock()
             .map(|r| r.iter().rev().cloned().collect())
             .unwrap_or_default()
     }
 
-    /// Queues an entry; drops it (and counts) if the queue is full.
+    /// Queues an entry; drops it (and counts) if the queue is full. Kept in
+    /// memory only, it is kept at once (a push under a lock held for two
+    /// pointer moves).
     pub fn record(&self, entry: Entry) {
+        if self.memory_only {
+            self.recent.push(entry);
+            return;
+        }
         let sent = match self.tx.lock() {
             Ok(guard) => match guard.as_ref() {
                 Some(tx) => tx.try_send(entry).is_ok(),
@@ -151,9 +171,9 @@ impl Drop for DecisionLog {
     }
 }
 
-/// Where the writer keeps the latest entries.
+/// The latest entries, at most `keep` of them.
 struct Recent {
-    list: Arc<Mutex<VecDeque<Entry>>>,
+    list: Mutex<VecDeque<Entry>>,
     keep: usize,
 }
 
@@ -162,40 +182,39 @@ impl Recent {
         if self.keep == 0 {
             return;
         }
-        if let Ok(mut list) = self.list.lock() {
-            while list.len() >= self.keep {
-                list.pop_front();
+        let evicted = match self.list.lock() {
+            Ok(mut list) => {
+                let old = if list.len() >= self.keep {
+                    list.pop_front()
+                } else {
+                    None
+                };
+                list.push_back(entry);
+                old
             }
-            list.push_back(entry);
-        }
+            Err(_) => None,
+        };
+        // Freed after the lock is released.
+        drop(evicted);
     }
 }
 
-fn write_loop(rx: mpsc::Receiver<Entry>, out: Option<Box<dyn Write + Send>>, recent: Recent) -> u64 {
-    let mut out = out.map(|o| std::io::BufWriter::with_capacity(64 * 1024, o));
+fn write_loop(rx: mpsc::Receiver<Entry>, out: Box<dyn Write + Send>, recent: &Recent) -> u64 {
+    let mut out = std::io::BufWriter::with_capacity(64 * 1024, out);
     let mut written = 0u64;
     while let Ok(first) = rx.recv() {
         let mut next = Some(first);
         while let Some(entry) = next {
-            match out.as_mut() {
-                Some(out) => {
-                    if serde_json::to_writer(&mut *out, &entry).is_ok() && out.write_all(b"\n").is_ok() {
-                        written += 1;
-                    }
-                }
-                None => written += 1,
+            if serde_json::to_writer(&mut out, &entry).is_ok() && out.write_all(b"\n").is_ok() {
+                written += 1;
             }
             recent.push(entry);
             next = rx.try_recv().ok();
         }
         // The queue ran dry: make what we have visible.
-        if let Some(out) = out.as_mut() {
-            let _ = out.flush();
-        }
-    }
-    if let Some(out) = out.as_mut() {
         let _ = out.flush();
     }
+    let _ = out.flush();
     written
 }
 
@@ -250,13 +269,28 @@ mod tests {
     }
 
     #[test]
+    fn kept_in_memory_only_the_latest_stay_newest_first() {
+        let log = DecisionLog::open(Target::Memory, 16, 2).unwrap();
+        for i in 0..5 {
+            log.record(entry(&i.to_string()));
+        }
+        let recent: Vec<String> = log.recent().into_iter().map(|e| e.decision_id).collect();
+        assert_eq!(recent, ["4", "3"]);
+        assert_eq!(log.dropped(), 0);
+    }
+
+    #[test]
     fn a_full_queue_drops_and_counts_instead_of_waiting() {
         let (tx, _rx) = mpsc::sync_channel::<Entry>(1);
         let log = DecisionLog {
             tx: Mutex::new(Some(tx)),
             dropped: AtomicU64::new(0),
             writer: Mutex::new(None),
-            recent: Arc::default(),
+            recent: Arc::new(Recent {
+                list: Mutex::default(),
+                keep: 0,
+            }),
+            memory_only: false,
         };
         log.record(entry("a"));
         log.record(entry("b"));

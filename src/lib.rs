@@ -43,7 +43,10 @@ pub mod slice;
 pub mod store;
 pub mod time;
 
-pub use http::app;
+/// The whole service: the HTTP API and, at `/console`, the web console.
+pub fn app(state: http::AppState) -> axum::Router {
+    http::app_with(state, console::routes())
+}
 pub mod bench_data;
 pub mod decision_log;
 pub mod explain;

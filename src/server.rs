@@ -10,7 +10,7 @@ use axum::Router;
 use crate::config::Config;
 use crate::decide::Engine;
 use crate::decision_log::{self, DecisionLog};
-use crate::http::{self, AppState};
+use crate::http::AppState;
 use crate::policy::{PackError, PolicyPack, SourceFile};
 use crate::store::{Store, StoreError};
 use crate::time::Clock;
@@ -162,7 +162,7 @@ impl Application {
         if state.reloader().dir().is_some() {
             state.reloader().on_sighup();
         }
-        let mut router = http::app(state.clone());
+        let mut router = crate::app(state.clone());
         if config.echo_route {
             router = router.route(
                 "/bench/echo",

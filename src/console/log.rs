@@ -78,13 +78,7 @@ pub async fn page(session: Session, State(state): State<AppState>, Query(f): Que
         .take(ROWS)
         .collect();
     let pack = state.engine().pack();
-    let actions: Vec<&String> = pack
-        .info
-        .actions
-        .iter()
-        .filter(|(_, a)| !a.is_group)
-        .map(|(n, _)| n)
-        .collect();
+    let actions = super::action_names(&pack);
     let body = html! {
         h1 { (lang.t("nav_log")) }
         p.muted { (lang.t("log_intro")) }
@@ -100,7 +94,7 @@ pub async fn page(session: Session, State(state): State<AppState>, Query(f): Que
             label { (lang.t("action"))
                 select name="action" {
                     option value="" { (lang.t("all")) }
-                    @for a in &actions { option value=(a) selected[a.as_str() == f.action] { (a) } }
+                    @for a in &actions { option value=(a) selected[*a == f.action] { (a) } }
                 }
             }
             label { (lang.t("policy"))

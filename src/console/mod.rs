@@ -54,6 +54,32 @@ pub fn routes() -> Router<AppState> {
         .route("/policies/impact", post(policies::impact))
         .route("/log", get(log::page))
         .fallback(|session: Session| async move { not_found(&session) })
+        .layer(axum::middleware::map_response(guarded))
+}
+
+/// What every console answer tells the browser: run only this site's
+/// scripts, never be framed (no clickjacking of its buttons), keep pages out
+/// of caches, send no referrer elsewhere.
+async fn guarded(mut resp: Response) -> Response {
+    use axum::http::{HeaderValue, header};
+    let h = resp.headers_mut();
+    h.insert(
+        header::CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static(
+            "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; \
+             frame-ancestors 'none'; form-action 'self'; base-uri 'none'; object-src 'none'",
+        ),
+    );
+    h.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+    h.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    h.insert(header::REFERRER_POLICY, HeaderValue::from_static("same-origin"));
+    if !h.contains_key(header::CACHE_CONTROL) {
+        h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    }
+    resp
 }
 
 /// A page for a path that names nothing.
@@ -70,6 +96,16 @@ fn not_found(session: &Session) -> Response {
         layout::page(session, lang.t("not_found"), layout::Nav::None, body),
     )
         .into_response()
+}
+
+/// The actions a request may name (groups are not), in name order.
+fn action_names(pack: &crate::policy::PolicyPack) -> Vec<&str> {
+    pack.info
+        .actions
+        .iter()
+        .filter(|(_, a)| !a.is_group)
+        .map(|(n, _)| n.as_str())
+        .collect()
 }
 
 /// Where a paged table goes on: the same query with `key` set to `value`.

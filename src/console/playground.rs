@@ -119,18 +119,22 @@ pub async fn page(
         (None, StatusCode::OK)
     };
     let types: Vec<&String> = pack.info.entities.keys().collect();
-    let actions: Vec<&String> = pack
-        .info
-        .actions
-        .iter()
-        .filter(|(_, a)| !a.is_group)
-        .map(|(n, _)| n)
-        .collect();
-    let type_select = |name: &str, chosen: &str, fallback: &str| {
-        let chosen = if chosen.is_empty() { fallback } else { chosen };
+    let actions = super::action_names(&pack);
+    // The subject's or the resource's fields: a type, an id completed from
+    // the store, properties.
+    let entity = |side: &str, ty: &str, id: &str, properties: &str, fallback: &str| {
+        let chosen = if ty.is_empty() { fallback } else { ty };
         html! {
-            select name=(name) data-completes={ (name.trim_end_matches("_type")) "_id" } {
-                @for t in &types { option value=(t) selected[t.as_str() == chosen] { (t) } }
+            fieldset {
+                legend { (lang.t(side)) }
+                label { (lang.t("type"))
+                    select name={ (side) "_type" } data-completes={ (side) "_id" } {
+                        @for t in &types { option value=(t) selected[t.as_str() == chosen] { (t) } }
+                    }
+                }
+                label { (lang.t("id")) input type="text" name={ (side) "_id" } value=(id) list={ (side) "_id-list" } autocomplete="off" required; }
+                datalist id={ (side) "_id-list" } {}
+                label { (lang.t(&format!("{side}_properties"))) textarea name={ (side) "_properties" } rows="2" { (properties) } }
             }
         }
     };
@@ -140,28 +144,16 @@ pub async fn page(
         p.muted { (lang.t("playground_intro")) }
         form.card.playground #playground method="get" action="/console/playground" {
             div.grid3 {
-                fieldset {
-                    legend { (lang.t("subject")) }
-                    label { (lang.t("type")) (type_select("subject_type", &p.subject_type, "User")) }
-                    label { (lang.t("id")) input type="text" name="subject_id" value=(p.subject_id) list="subject_id-list" autocomplete="off" required; }
-                    datalist #subject_id-list {}
-                    label { (lang.t("subject_properties")) textarea name="subject_properties" rows="2" { (p.subject_properties) } }
-                }
+                (entity("subject", &p.subject_type, &p.subject_id, &p.subject_properties, "User"))
                 fieldset {
                     legend { (lang.t("action")) }
                     label { (lang.t("action")) select name="action" {
-                        @for a in &actions { option value=(a) selected[a.as_str() == p.action] { (a) } }
+                        @for a in &actions { option value=(a) selected[*a == p.action] { (a) } }
                     } }
                     label { (lang.t("context")) textarea name="context" rows="4" { (p.context) } }
                     label { (lang.t("at_time")) input type="text" name="at" value=(p.at) placeholder="2026-12-02T09:00:00Z"; }
                 }
-                fieldset {
-                    legend { (lang.t("resource")) }
-                    label { (lang.t("type")) (type_select("resource_type", &p.resource_type, "Tenant")) }
-                    label { (lang.t("id")) input type="text" name="resource_id" value=(p.resource_id) list="resource_id-list" autocomplete="off" required; }
-                    datalist #resource_id-list {}
-                    label { (lang.t("resource_properties")) textarea name="resource_properties" rows="2" { (p.resource_properties) } }
-                }
+                (entity("resource", &p.resource_type, &p.resource_id, &p.resource_properties, "Tenant"))
             }
             button.primary type="submit" { (lang.t("decide")) }
         }

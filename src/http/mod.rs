@@ -620,10 +620,17 @@ impl MakeRequestId for MakeUlid {
     }
 }
 
-/// The whole HTTP API. Every route is registered with `routes!`, which takes
-/// the path and method from the handler's `#[utoipa::path]` and adds its
-/// documentation to the OpenAPI document served at `GET /openapi.json`.
+/// The HTTP API alone (no console): what the scenario runner drives.
 pub fn app(state: AppState) -> Router {
+    app_with(state, Router::new())
+}
+
+/// The whole HTTP API, with `pages` (the console, see [`crate::app`]) nested
+/// at `/console` behind the same outer layers. Every API route is registered
+/// with `routes!`, which takes the path and method from the handler's
+/// `#[utoipa::path]` and adds its documentation to the OpenAPI document served
+/// at `GET /openapi.json`.
+pub fn app_with(state: AppState, pages: Router<AppState>) -> Router {
     let admin = OpenApiRouter::default()
         .merge(ledger::routes())
         .routes(routes!(entities::list, entities::put))
@@ -675,7 +682,7 @@ pub fn app(state: AppState) -> Router {
         .layer(axum::extract::DefaultBodyLimit::max(limits.max_body))
         .layer(middleware::from_fn(observe::track));
     router
-        .nest("/console", crate::console::routes())
+        .nest("/console", pages)
         .fallback(|| async { ApiError::not_found("route") })
         .with_state(state)
         .layer(common)

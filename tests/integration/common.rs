@@ -13,7 +13,7 @@ use http_body_util::BodyExt;
 use serde_json::{Value, json};
 use tower::ServiceExt;
 use turnstile::decide::Engine;
-use turnstile::http::{self, AppState};
+use turnstile::http::AppState;
 use turnstile::policy::PolicyPack;
 use turnstile::store::Store;
 use turnstile::time::{self, Clock};
@@ -81,7 +81,7 @@ impl TestApp {
             Some(dir.to_path_buf()),
         );
         Self {
-            router: http::app(state.clone()),
+            router: turnstile::app(state.clone()),
             state,
             clock,
             store,
@@ -101,7 +101,7 @@ impl TestApp {
             None,
         )
         .with_decision_tokens(&tokens);
-        self.router = http::app(self.state.clone());
+        self.router = turnstile::app(self.state.clone());
         self
     }
 
@@ -115,7 +115,7 @@ impl TestApp {
             None,
         )
         .with_scenarios(Some(dir));
-        self.router = http::app(self.state.clone());
+        self.router = turnstile::app(self.state.clone());
         self
     }
 

@@ -167,6 +167,14 @@ async fn the_console_asks_for_the_admin_token_and_keeps_it_out_of_the_cookie() {
 
     let tenants = b.get("/console/tenants").await;
     assert_eq!(tenants.status, StatusCode::OK);
+    let csp = tenants.headers["content-security-policy"].to_str().unwrap();
+    assert!(
+        csp.contains("script-src 'self'") && csp.contains("frame-ancestors 'none'"),
+        "{csp}"
+    );
+    assert_eq!(tenants.headers["x-frame-options"], "DENY");
+    assert_eq!(tenants.headers["cache-control"], "no-store");
+    assert_eq!(b.get("/console").await.location(), "/console/tenants");
     assert!(tenants.html.contains("<h1>Tenants</h1>"), "{}", tenants.html);
     assert!(!tenants.html.contains(TOKEN), "the token is never shown");
 

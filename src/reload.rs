@@ -109,9 +109,11 @@ impl Reloader {
         };
         let _one_at_a_time = self.lock.lock().await;
         let previous = self.engine.pack().revision.clone();
-        let loaded = tokio::task::spawn_blocking(move || PolicyPack::load(&dir))
-            .await
-            .map_err(|e| ReloadError::Internal(e.to_string()))?;
+        let loaded = tokio::task::spawn_blocking(move || {
+            PolicyPack::load(&dir).and_then(|p| crate::contract::check(&p).map(|()| p))
+        })
+        .await
+        .map_err(|e| ReloadError::Internal(e.to_string()))?;
         let outcome = match loaded {
             Ok(pack) if pack.revision == previous => Ok(Reloaded {
                 revision: previous.clone(),

@@ -85,6 +85,7 @@ impl Application {
     /// and migrates the database, binds the address (port 0 picks a free one).
     pub async fn build(config: Config, policies: Option<PathBuf>) -> Result<Self, StartError> {
         let pack = load_pack(policies.as_deref())?;
+        crate::contract::check(&pack)?;
         let options = crate::store::Options {
             node_id: config.node_id.clone(),
             ..crate::store::Options::default()

@@ -243,7 +243,7 @@ async fn check_impact(state: &AppState, form: &ImpactForm) -> Impact {
     let baseline = (*serving).clone();
     let replayed = tokio::task::spawn_blocking(move || {
         let candidate = PolicyPack::from_files(&dir, files)
-            .and_then(|p| crate::decide::check_serving(&p).map(|()| p))
+            .and_then(|p| crate::contract::check(&p).map(|()| p))
             .map_err(|e| {
                 e.problems
                     .iter()

@@ -99,17 +99,6 @@ fn revocation_order(a: &UserRow, b: &UserRow) -> Ordering {
     b.licensed_at.cmp(&a.licensed_at).then_with(|| b.id.cmp(&a.id))
 }
 
-/// Plans the reconciliation of `tenant` at `now`: what it would do if carried
-/// out. Whether it may be (a tenant in trial may not) is the pack's
-/// `reconcile` action, asked by the callers that carry plans out.
-/// The message codes of the pack's catalogue R9's reasons are worded by:
-/// the ledger refuses a pack without them (`decide::check_serving`).
-pub const REASONS: [&str; 3] = [
-    "reconciliation_no_record",
-    "reconciliation_idle",
-    "reconciliation_licence",
-];
-
 /// The reason `code` of the pack's catalogue, filled; the code itself if the
 /// pack lacks it (a serving pack never does).
 fn reason(pack: &PolicyPack, code: &str, values: &[(&str, String)]) -> Messages {
@@ -119,6 +108,9 @@ fn reason(pack: &PolicyPack, code: &str, values: &[(&str, String)]) -> Messages 
     }
 }
 
+/// Plans the reconciliation of `tenant` at `now`: what it would do if carried
+/// out. Whether it may be (a tenant in trial may not) is the pack's
+/// `reconcile` action, asked by the callers that carry plans out.
 pub fn plan(
     conn: &dyn Conn,
     pack: &PolicyPack,

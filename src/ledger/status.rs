@@ -11,10 +11,7 @@ use crate::notice::{self, Notice, Probe, RuleTimes};
 use crate::policy::PolicyPack;
 use crate::store::rows::{SubscriptionRow, TenantFacts};
 
-/// The notice kind whose policy ends the trial.
-pub const TRIAL: &str = "trial";
-/// The notice kind whose policy locks a tenant for late payment.
-pub const PAYMENT: &str = "payment_overdue";
+use crate::contract::{PAYMENT, TRIAL};
 
 fn probe_times(
     pack: &PolicyPack,

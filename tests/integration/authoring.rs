@@ -215,6 +215,42 @@ async fn a_broken_policy_file_is_refused_with_its_errors_and_the_old_set_keeps_s
 }
 
 #[tokio::test]
+async fn a_pack_without_the_lockout_notice_is_refused_at_reload_and_at_start() {
+    // Valid Cedar, but the ledger reads when a tenant locks from that notice:
+    // serving it would show overdue tenants as never locking.
+    let dir = pack_copy();
+    let app = TestApp::with_pack(dir.path(), "2026-01-01T00:00:00Z");
+    let (_, before) = app.get("/health/ready").await;
+    edit(
+        dir.path(),
+        "payment.cedar",
+        "@notice(\"payment_overdue\")",
+        "@notice(\"overdue\")",
+    );
+    let (s, body) = app.post("/v1/admin/reload", json!({})).await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+    assert!(
+        body.to_string().contains("payment_overdue"),
+        "the refusal names the notice: {body}"
+    );
+    let (_, after) = app.get("/health/ready").await;
+    assert_eq!(
+        after["policy_revision"], before["policy_revision"],
+        "the last good pack serves"
+    );
+
+    let db = tempfile::tempdir().unwrap();
+    let mut config = turnstile::config::Config::new(db.path().join("s.db"), dir.path().to_path_buf());
+    config.addr = "127.0.0.1:0".parse().unwrap();
+    config.admin_token = Some("t".into());
+    let started = turnstile::server::Application::build(config, Some(dir.path().to_path_buf())).await;
+    let Err(e) = started else {
+        panic!("a server started on a pack the ledger cannot serve")
+    };
+    assert!(e.to_string().contains("payment_overdue"), "{e}");
+}
+
+#[tokio::test]
 async fn a_valid_change_is_swapped_in_and_carries_its_new_revision() {
     let dir = pack_copy();
     let app = TestApp::with_pack(dir.path(), "2026-01-01T00:00:00Z");

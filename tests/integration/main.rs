@@ -15,6 +15,7 @@ mod console_browser;
 mod durability;
 mod error_language;
 mod hostile_input;
+mod house;
 mod ledger_api;
 mod ledger_facts;
 mod migrate_data;

@@ -7,7 +7,8 @@
 //! (which always denies), the message of the determining policy and the notices
 //! due. It decides nothing itself: every allow and deny comes from a policy.
 
-use std::collections::HashSet;
+mod query;
+
 use std::str::FromStr;
 use std::sync::Arc;
 
@@ -20,162 +21,11 @@ use serde_json::{Map, Value};
 use crate::decision_log::{DecisionLog, Entry};
 use crate::notice::{self, Freshness, Notice, NoticeCache, Probe, RuleTimes};
 use crate::policy::schema_info::{Ty, filter_record};
-use crate::policy::{Messages, PackError, PolicyPack, Problem, PropertyMode};
-use crate::slice::{SliceError, Slicer, Source};
-use crate::store::{Store, StoreError};
+use crate::policy::{PackError, PolicyPack, PropertyMode};
+use crate::slice::{Slicer, Source};
+use crate::store::Store;
 use crate::time::Clock;
-
-/// One entity of a request: Cedar type name, id, and optional properties that
-/// overlay its stored attributes for this decision only.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Target {
-    pub ty: String,
-    pub id: String,
-    pub properties: Option<Map<String, Value>>,
-}
-
-impl Target {
-    pub fn new(ty: impl Into<String>, id: impl Into<String>) -> Self {
-        Self {
-            ty: ty.into(),
-            id: id.into(),
-            properties: None,
-        }
-    }
-}
-
-/// The action of a request; its properties reach policies as
-/// `context.action_properties` when the schema declares it.
-#[derive(Debug, Clone, PartialEq)]
-pub struct ActionTarget {
-    pub name: String,
-    pub properties: Option<Map<String, Value>>,
-}
-
-/// One decision request, as AuthZEN phrases it.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Query {
-    pub subject: Target,
-    pub action: ActionTarget,
-    pub resource: Target,
-    pub context: Option<Map<String, Value>>,
-}
-
-impl Query {
-    /// A request without properties or context.
-    pub fn new(subject: Target, action: impl Into<String>, resource: Target) -> Self {
-        Self {
-            subject,
-            action: ActionTarget {
-                name: action.into(),
-                properties: None,
-            },
-            resource,
-            context: None,
-        }
-    }
-
-    /// Adds a context key.
-    pub fn with_context(mut self, key: &str, value: Value) -> Self {
-        self.context
-            .get_or_insert_with(Map::new)
-            .insert(key.to_string(), value);
-        self
-    }
-
-    /// The request as an AuthZEN evaluation request.
-    pub fn to_json(&self) -> Value {
-        let target = |t: &Target| {
-            let mut v = serde_json::json!({"type": t.ty, "id": t.id});
-            if let Some(p) = &t.properties {
-                v["properties"] = Value::Object(p.clone());
-            }
-            v
-        };
-        let mut action = serde_json::json!({"name": self.action.name});
-        if let Some(p) = &self.action.properties {
-            action["properties"] = Value::Object(p.clone());
-        }
-        let mut v = serde_json::json!({
-            "subject": target(&self.subject),
-            "action": action,
-            "resource": target(&self.resource),
-        });
-        if let Some(c) = &self.context {
-            v["context"] = Value::Object(c.clone());
-        }
-        v
-    }
-}
-
-/// The answer.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Decision {
-    /// A unique id (ULID), returned to the caller and written to the decision log.
-    pub id: String,
-    pub allowed: bool,
-    /// Determining policy ids, sorted.
-    pub reasons: Vec<String>,
-    /// Evaluation errors (each one denies), sorted.
-    pub errors: Vec<String>,
-    /// What the first determining policy that carries a message says (denies only).
-    pub message: Option<Messages>,
-    /// The `@code` of that policy.
-    pub code: Option<String>,
-    pub notices: Vec<Notice>,
-    /// Why the request could not be evaluated at all (unknown entities or action).
-    pub unknown: Vec<String>,
-    pub policy_revision: String,
-    /// The data revision the node had seen when it decided: every ledger
-    /// change up to it is in the data the decision used.
-    pub data_revision: u64,
-    /// The tenant the request concerned, if the ledger knows one.
-    pub tenant: Option<String>,
-}
-
-impl Decision {
-    fn deny(pack: &PolicyPack) -> Self {
-        Self {
-            id: ulid::Ulid::new().to_string(),
-            allowed: false,
-            reasons: Vec::new(),
-            errors: Vec::new(),
-            message: None,
-            code: None,
-            notices: Vec::new(),
-            unknown: Vec::new(),
-            policy_revision: pack.revision.clone(),
-            data_revision: 0,
-            tenant: None,
-        }
-    }
-}
-
-/// Why a request could not be answered.
-#[derive(Debug, thiserror::Error)]
-pub enum DecideError {
-    /// The request itself is wrong (a declared property of the wrong type...).
-    #[error("{0}")]
-    BadInput(String),
-    #[error(transparent)]
-    Store(#[from] StoreError),
-    /// Asked to decide from memory alone, the engine needs the database.
-    #[error("the decision needs the database")]
-    NeedsIo,
-    /// The data this node holds is older than the service may answer from.
-    #[error("{0}")]
-    Stale(String),
-}
-
-impl From<SliceError> for DecideError {
-    fn from(e: SliceError) -> Self {
-        match e {
-            SliceError::Store(e) => DecideError::Store(e),
-            SliceError::Properties(m) => DecideError::BadInput(m),
-            SliceError::NeedsIo => DecideError::NeedsIo,
-        }
-    }
-}
+pub use query::{ActionTarget, DecideError, Decision, Query, Target};
 
 /// The decision point.
 pub struct Engine {
@@ -196,8 +46,9 @@ pub struct Engine {
 }
 
 impl Engine {
-    /// An engine serving `pack` over `store`. Refuses a pack whose ledger types the
-    /// ledger cannot build to its schema.
+    /// An engine serving `pack` over `store`. Refuses a pack whose ledger types
+    /// the ledger cannot build to its schema; the service asks the whole
+    /// [`crate::contract`] before it starts and on every reload.
     pub fn new(pack: PolicyPack, store: Store, clock: Clock) -> Result<Self, PackError> {
         Self::with_cache(pack, store, clock, crate::slice::DEFAULT_CACHE_CAPACITY)
     }
@@ -209,7 +60,7 @@ impl Engine {
         clock: Clock,
         capacity: usize,
     ) -> Result<Self, PackError> {
-        check_ledger_types(&pack)?;
+        crate::contract::check_types(&pack)?;
         Ok(Self {
             pack: ArcSwap::from_pointee(pack),
             store,
@@ -324,7 +175,7 @@ impl Engine {
     /// Serves `pack` from now on, if the ledger can serve it; otherwise keeps the
     /// current one and returns the problems.
     pub fn swap(&self, pack: PolicyPack) -> Result<Arc<PolicyPack>, PackError> {
-        check_ledger_types(&pack)?;
+        crate::contract::check_types(&pack)?;
         let pack = Arc::new(pack);
         self.pack.store(pack.clone());
         self.slicer.clear();
@@ -794,96 +645,4 @@ pub fn action_uid(name: &str) -> Option<EntityUid> {
 pub fn entity_uid(ty: &str, id: &str) -> Option<EntityUid> {
     let ty = EntityTypeName::from_str(ty).ok()?;
     Some(EntityUid::from_type_name_and_id(ty, EntityId::new(id)))
-}
-
-/// Every check a pack must pass before an engine serves it, beyond the
-/// loader's own: `turnstile validate` runs it too, so that what validates serves.
-pub fn check_serving(pack: &PolicyPack) -> Result<(), PackError> {
-    check_ledger_types(pack)?;
-    check_ledger_notices(pack)
-}
-
-/// The ledger reads two dates from notice policies: the trial's end (R2) and
-/// a subscription's lock (R8), and the words of R9's reasons from the message
-/// catalogue. A pack the ledger serves must have them all, so a renamed
-/// `@notice` or catalogue entry is an error, not a view without a trial end.
-fn check_ledger_notices(pack: &PolicyPack) -> Result<(), PackError> {
-    if !pack.ledger_types.contains("Tenant") {
-        return Ok(());
-    }
-    let problems: Vec<Problem> = [
-        (crate::ledger::status::TRIAL, "when a tenant's trial ends (R2)"),
-        (crate::ledger::status::PAYMENT, "when an unpaid subscription locks its tenant (R8)"),
-    ]
-    .into_iter()
-    .filter(|(kind, _)| pack.notice(kind).is_none())
-    .map(|(kind, what)| {
-        let known: Vec<&str> = pack.notices.iter().map(|n| n.kind.as_str()).collect();
-        problem(format!(
-            "no policy declares `@notice(\"{kind}\")`: the ledger reads {what} from it (the pack declares {})",
-            if known.is_empty() { "no notice".to_string() } else { format!("`{}`", known.join("`, `")) }
-        ))
-    })
-    .collect();
-    let mut problems = problems;
-    // And the words of R9's reasons, from the pack's message catalogue.
-    for code in crate::ledger::reconcile::REASONS {
-        if !pack.catalogue.contains_key(code) {
-            problems.push(problem(format!(
-                "`{}` has no `{code}`: the ledger words R9's reasons with it",
-                crate::policy::MESSAGES_FILE
-            )));
-        }
-    }
-    if problems.is_empty() {
-        Ok(())
-    } else {
-        Err(PackError { problems })
-    }
-}
-
-/// Refuses a pack that marks entity types `@source("ledger")` the ledger cannot
-/// build, or whose schema does not fit the entities the ledger builds.
-fn check_ledger_types(pack: &PolicyPack) -> Result<(), PackError> {
-    let known: HashSet<&str> = crate::facts::TYPES.into_iter().collect();
-    let mut problems = Vec::new();
-    for t in &pack.ledger_types {
-        if !known.contains(t.as_str()) {
-            problems.push(problem(format!(
-                "entity type `{t}` is marked @source(\"ledger\") but the ledger builds only {}",
-                crate::facts::TYPES.join(", ")
-            )));
-        }
-    }
-    if problems.is_empty() {
-        for sample in crate::facts::samples() {
-            if !pack.ledger_types.contains(&sample.uid().type_name().to_string()) {
-                continue;
-            }
-            let uid = sample.uid();
-            if let Err(e) = Entities::from_entities([sample], Some(&pack.schema)) {
-                problems.push(problem(format!(
-                    "the ledger's `{}` entities do not fit the schema: {}",
-                    uid.type_name(),
-                    crate::import::cause_chain(&e)
-                )));
-            }
-        }
-    }
-    if problems.is_empty() {
-        Ok(())
-    } else {
-        Err(PackError { problems })
-    }
-}
-
-fn problem(message: String) -> Problem {
-    Problem {
-        file: Some(crate::policy::SCHEMA_FILE.into()),
-        line: None,
-        column: None,
-        policy: None,
-        rendered: format!("  × {}: {message}\n", crate::policy::SCHEMA_FILE),
-        message,
-    }
 }

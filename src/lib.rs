@@ -1,7 +1,8 @@
 //! turnstile: licensing decisions as Cedar policies over SQLite slices, served
 //! over OpenID AuthZEN, with the licence ledger they protect.
 //!
-//! Data flows one way: `http` → `decide` / `ledger` → `policy` + `slice` → `store`.
+//! Data flows one way: `console` → `http` → `decide` / `ledger` → `policy` + `slice` → `store`;
+//! no two modules depend on each other (`tests/integration/house.rs` checks it).
 //!
 //! | module | owns |
 //! | --- | --- |
@@ -10,6 +11,7 @@
 //! | [`server`] | building the service and running it until asked to stop |
 //! | [`http`] | routes by surface (AuthZEN, ledger, entities, health) and the one `ApiError` |
 //! | [`console`] | the web console at `/console`: server-rendered pages over the same services |
+//! | [`contract`] | what the ledger asks of a pack before it serves (notice kinds, catalogue codes, entity types) |
 //! | [`decide`] | request → slice → Cedar → decision (reasons, errors, message, notices) |
 //! | [`search`] | AuthZEN search: the candidates an evaluation would allow, a page at a time |
 //! | [`notice`] | when notice policies start to apply, asked of Cedar, cached per tenant |
@@ -27,6 +29,7 @@
 pub mod cli;
 pub mod config;
 pub mod console;
+pub mod contract;
 pub mod decide;
 pub mod facts;
 pub mod http;
@@ -43,12 +46,13 @@ pub mod slice;
 pub mod store;
 pub mod time;
 
-/// The whole service: the HTTP API and, at `/console`, the web console.
-pub fn app(state: http::AppState) -> axum::Router {
-    http::app_with(state, console::routes())
-}
 pub mod bench_data;
 pub mod decision_log;
 pub mod explain;
 pub mod reload;
 pub mod replay;
+
+/// The whole service: the HTTP API and, at `/console`, the web console.
+pub fn app(state: http::AppState) -> axum::Router {
+    http::app_with(state, console::routes())
+}

@@ -2,7 +2,12 @@
 
 use super::*;
 
-pub(super) fn migrate_data(from: &Location, to: &Location, policies: Option<PathBuf>, sample: usize) -> ExitCode {
+pub(super) fn migrate_data(
+    from: &Location,
+    to: &Location,
+    policies: Option<PathBuf>,
+    sample: usize,
+) -> ExitCode {
     let result = (|| -> Result<crate::migrate::Report, String> {
         if from == to {
             return Err("`--from` and `--to` name the same database".into());
@@ -102,8 +107,6 @@ pub(super) fn import(db: &Location, policies: &Path, file: &Path) -> ExitCode {
         }
     }
 }
-
-/// How `turnstile test` reports.
 
 pub(super) fn bench_data(db: &Location, entities: usize, now: Option<&str>) -> ExitCode {
     let result = (|| -> Result<crate::bench_data::Generated, String> {

@@ -2,6 +2,7 @@
 
 use super::*;
 
+/// The arguments of `turnstile explain`.
 #[derive(Debug, clap::Args)]
 pub struct ExplainArgs {
     /// The request: AuthZEN evaluation JSON, or `@file.json`. Without it,

@@ -18,6 +18,9 @@ use crate::server::{self, Application};
 use crate::store::{Location, Store};
 use serde_json::{Value, json};
 
+pub use inspect::ExplainArgs;
+pub use scenarios::TestFormat;
+
 use data::*;
 use inspect::*;
 use pack::*;
@@ -473,3 +476,6 @@ async fn serve(config: Config, policies: Option<PathBuf>) -> ExitCode {
         Err(e) => {
             eprintln!("error: {e}");
             ExitCode::FAILURE
+        }
+    }
+}

@@ -2,10 +2,6 @@
 
 use super::*;
 
-        }
-    }
-}
-
 pub(super) struct ProveArgs {
     pub(super) policies: PathBuf,
     pub(super) invariants: Option<PathBuf>,
@@ -224,7 +220,6 @@ pub(super) fn validate(dir: &Path) -> ExitCode {
     }
 }
 
-
 pub(super) fn fmt(dir: &Path, check: bool) -> ExitCode {
     let results = match crate::policy::fmt::format_dir(dir, check) {
         Ok(r) => r,
@@ -256,5 +251,3 @@ pub(super) fn fmt(dir: &Path, check: bool) -> ExitCode {
         ExitCode::SUCCESS
     }
 }
-
-/// The arguments of `turnstile explain`.

@@ -2,6 +2,7 @@
 
 use super::*;
 
+/// How `turnstile test` reports.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum TestFormat {
     /// A line per case, failures indented.
@@ -255,7 +256,11 @@ pub(super) fn junit(report: &[Value], tests: usize, failures: usize) -> String {
 /// `--accept`: shows how each file's answers differ from the recorded ones
 /// and, once confirmed, records them. A file whose expectations fail is not
 /// recorded: its own assertions must be fixed first.
-pub(super) fn accept(files: Vec<(crate::scenario::Outcome, bool, bool)>, yes: bool, expectations_ok: bool) -> ExitCode {
+pub(super) fn accept(
+    files: Vec<(crate::scenario::Outcome, bool, bool)>,
+    yes: bool,
+    expectations_ok: bool,
+) -> ExitCode {
     use std::io::{BufRead, IsTerminal};
     let mut writable = Vec::new();
     for (outcome, new, broken) in files {

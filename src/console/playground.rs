@@ -193,7 +193,7 @@ async fn ask(state: &AppState, lang: Lang, p: &Params) -> Result<(Value, Explana
 }
 
 fn message_of(state: &AppState, lang: Lang, e: &crate::http::error::ApiError) -> String {
-    let (_, messages, _) = crate::http::error_words(&state.engine().pack(), e);
+    let (_, messages, _) = crate::http::error::error_words(&state.engine().pack(), e);
     lang.pick(&messages).to_string()
 }
 

@@ -30,7 +30,8 @@ pub fn encode(segment: &str) -> String {
 
 /// A ledger error in the pack's words: its status and its banner.
 pub fn refused(state: &AppState, lang: Lang, e: LedgerError) -> (StatusCode, Markup) {
-    let (status, messages, policies) = crate::http::error_words(&state.engine().pack(), &ApiError::from(e));
+    let (status, messages, policies) =
+        crate::http::error::error_words(&state.engine().pack(), &ApiError::from(e));
     (status, layout::refusal(lang, lang.pick(&messages), &policies))
 }
 

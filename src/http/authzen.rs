@@ -1,5 +1,5 @@
 //! OpenID AuthZEN Authorization API 1.0: discovery, evaluation, evaluations
-//! (search is in [`super::search`]).
+//! (search is in [`super::search_api`]).
 //!
 //! Parsing is strict where the spec says 400 (missing or mistyped required
 //! fields, bad content type, malformed or empty JSON) and lenient where it says

@@ -338,6 +338,67 @@ error_responses! {
     Unavailable => "The service cannot serve yet: the database cannot be read.",
 }
 
+/// Gives an error (the `error` object of an answer) the pack's words: when
+/// the catalogue has its `code` (and no policy refused, whose own message
+/// stands), `message` becomes the catalogue's text in every language, filled.
+/// Returns whether it changed.
+pub(crate) fn speak(pack: &crate::policy::PolicyPack, error: &mut serde_json::Value) -> bool {
+    let texts = error
+        .get("code")
+        .and_then(serde_json::Value::as_str)
+        .filter(|_| error.get("policies").is_none())
+        .and_then(|code| pack.catalogue.get(code));
+    let Some(texts) = texts else {
+        return false;
+    };
+    let filled = texts.fill(&placeholders(error));
+    error["message"] = serde_json::json!(filled);
+    true
+}
+
+/// What an error says to a person: its status, its message in every
+/// language it has (the pack's words where the catalogue has them), and the
+/// policies that refused, if a policy did. Logs what the caller is not shown.
+pub(crate) fn error_words(
+    pack: &crate::policy::PolicyPack,
+    err: &ApiError,
+) -> (axum::http::StatusCode, crate::policy::Messages, Vec<String>) {
+    if let ApiError::Internal(cause) = err {
+        tracing::error!(%cause, "request failed");
+    }
+    let mut body = err.body();
+    if let Some(error) = body.get_mut("error") {
+        speak(pack, error);
+    }
+    let messages = serde_json::from_value(body["error"]["message"].clone()).unwrap_or_default();
+    let policies = serde_json::from_value(body["error"]["policies"].clone()).unwrap_or_default();
+    (err.status(), messages, policies)
+}
+
+/// What a catalogue text's `{key}` may name: the error's `details.key`, else
+/// its own `key` (a list as `a, b`).
+fn placeholders(error: &serde_json::Value) -> Vec<(String, String)> {
+    [error.get("details"), Some(error)]
+        .into_iter()
+        .flatten()
+        .filter_map(serde_json::Value::as_object)
+        .flat_map(|map| map.iter())
+        .filter_map(|(k, v)| {
+            let text = match v {
+                serde_json::Value::String(s) => s.clone(),
+                serde_json::Value::Array(items) => items
+                    .iter()
+                    .map(|i| i.as_str().map(str::to_string).unwrap_or_else(|| i.to_string()))
+                    .collect::<Vec<_>>()
+                    .join(", "),
+                serde_json::Value::Number(n) => n.to_string(),
+                _ => return None,
+            };
+            Some((k.clone(), text))
+        })
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use std::collections::BTreeSet;

@@ -126,5 +126,3 @@ pub fn files(dir: &Path) -> std::io::Result<Vec<PathBuf>> {
     out.sort();
     Ok(out)
 }
-
-/// Runs one scenario file against `pack`, in a fresh database.

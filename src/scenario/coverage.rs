@@ -2,6 +2,8 @@
 
 use super::*;
 
+/// Which policies determined at least one decision.
+#[derive(Debug, Clone)]
 pub struct Coverage {
     pub covered: Vec<String>,
     pub uncovered: Vec<String>,

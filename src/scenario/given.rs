@@ -2,6 +2,7 @@
 
 use super::*;
 
+/// Writes the given state straight into the ledger tables.
 pub(super) fn load_given(tx: &mut Tx<'_>, g: &Given, now: i64, pack: &PolicyPack) -> Result<(), GivenError> {
     let e = |what: &str, id: &str, err: StoreError| format!("{what} `{id}`: {err}");
     for a in &g.accounts {
@@ -102,7 +103,7 @@ pub(super) fn load_given(tx: &mut Tx<'_>, g: &Given, now: i64, pack: &PolicyPack
 
 /// Why the given state could not be written.
 #[derive(Debug)]
-pub(super) struct GivenError(String);
+pub(super) struct GivenError(pub(super) String);
 
 impl From<StoreError> for GivenError {
     fn from(e: StoreError) -> Self {
@@ -115,6 +116,3 @@ impl From<String> for GivenError {
         GivenError(e)
     }
 }
-
-/// Which policies determined at least one decision.
-#[derive(Debug, Clone)]

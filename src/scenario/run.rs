@@ -2,6 +2,7 @@
 
 use super::*;
 
+/// Runs one scenario file against `pack`, in a fresh database.
 pub async fn run_file(path: &Path, pack: PolicyPack) -> Result<Outcome, ScenarioError> {
     let scenario = read(path)?;
     let setup = |message: String| ScenarioError::Setup {
@@ -474,5 +475,3 @@ pub(super) fn mismatch(want: &Value, got: &Value, path: String) -> Option<String
         _ => Some(path),
     }
 }
-
-/// Writes the given state straight into the ledger tables.

@@ -19,7 +19,10 @@ use super::*;
         (status = 500, response = Internal),
     ),
 )]
-pub(super) async fn create_account(State(s): State<AppState>, Json(b): Json<NewAccount>) -> Result<Response, ApiError> {
+pub(super) async fn create_account(
+    State(s): State<AppState>,
+    Json(b): Json<NewAccount>,
+) -> Result<Response, ApiError> {
     Ok(created(s.ledger().create_account(b).await?))
 }
 
@@ -37,7 +40,10 @@ pub(super) async fn create_account(State(s): State<AppState>, Json(b): Json<NewA
         (status = 500, response = Internal),
     ),
 )]
-pub(super) async fn get_account(State(s): State<AppState>, Path(account): Path<String>) -> Result<Response, ApiError> {
+pub(super) async fn get_account(
+    State(s): State<AppState>,
+    Path(account): Path<String>,
+) -> Result<Response, ApiError> {
     Ok(ok(s.ledger().get_account(account).await?))
 }
 
@@ -114,6 +120,9 @@ pub(super) async fn create_hub(
         (status = 500, response = Internal),
     ),
 )]
-pub(super) async fn get_tenant(State(s): State<AppState>, Path(tenant): Path<String>) -> Result<Response, ApiError> {
+pub(super) async fn get_tenant(
+    State(s): State<AppState>,
+    Path(tenant): Path<String>,
+) -> Result<Response, ApiError> {
     Ok(ok(s.ledger().get_tenant(tenant).await?))
 }

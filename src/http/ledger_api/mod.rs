@@ -3,10 +3,10 @@
 //! the ledger and shapes the answer), and what they share.
 
 mod accounts;
-mod subscriptions;
-mod users;
 mod operators;
 mod standing;
+mod subscriptions;
+mod users;
 
 use axum::body::Bytes;
 use axum::extract::{Path, Query, State};
@@ -123,8 +123,6 @@ struct ByParam {
 }
 
 /// The ledger routes (the caller adds the admin-token layer), each registered
-
-/// The ledger routes (the caller adds the admin-token layer), each registered
 /// with its documentation.
 pub fn routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::default()
@@ -133,7 +131,10 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(accounts::create_tenant))
         .routes(routes!(accounts::create_hub))
         .routes(routes!(accounts::get_tenant))
-        .routes(routes!(subscriptions::create_subscription, subscriptions::list_subscriptions))
+        .routes(routes!(
+            subscriptions::create_subscription,
+            subscriptions::list_subscriptions
+        ))
         .routes(routes!(subscriptions::change_subscription))
         .routes(routes!(subscriptions::pay))
         .routes(routes!(users::create_role, users::list_roles))

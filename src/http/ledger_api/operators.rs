@@ -47,7 +47,10 @@ pub(super) async fn add_operator(
         (status = 500, response = Internal),
     ),
 )]
-pub(super) async fn list_operators(State(s): State<AppState>, Path(tenant): Path<String>) -> Result<Response, ApiError> {
+pub(super) async fn list_operators(
+    State(s): State<AppState>,
+    Path(tenant): Path<String>,
+) -> Result<Response, ApiError> {
     Ok(ok(s.ledger().list_operators(tenant).await?))
 }
 

@@ -17,7 +17,10 @@ use super::*;
         (status = 500, response = Internal),
     ),
 )]
-pub(super) async fn seats(State(s): State<AppState>, Path(tenant): Path<String>) -> Result<Response, ApiError> {
+pub(super) async fn seats(
+    State(s): State<AppState>,
+    Path(tenant): Path<String>,
+) -> Result<Response, ApiError> {
     Ok(ok(s.ledger().seats(tenant).await?))
 }
 
@@ -35,7 +38,10 @@ pub(super) async fn seats(State(s): State<AppState>, Path(tenant): Path<String>)
         (status = 500, response = Internal),
     ),
 )]
-pub(super) async fn notices(State(s): State<AppState>, Path(tenant): Path<String>) -> Result<Response, ApiError> {
+pub(super) async fn notices(
+    State(s): State<AppState>,
+    Path(tenant): Path<String>,
+) -> Result<Response, ApiError> {
     Ok(ok(s.ledger().notices(tenant).await?))
 }
 

@@ -44,7 +44,10 @@ pub(super) async fn create_role(
         (status = 500, response = Internal),
     ),
 )]
-pub(super) async fn list_roles(State(s): State<AppState>, Path(tenant): Path<String>) -> Result<Response, ApiError> {
+pub(super) async fn list_roles(
+    State(s): State<AppState>,
+    Path(tenant): Path<String>,
+) -> Result<Response, ApiError> {
     Ok(ok(s.ledger().list_roles(tenant).await?))
 }
 
@@ -90,7 +93,10 @@ pub(super) async fn create_user(
         (status = 500, response = Internal),
     ),
 )]
-pub(super) async fn list_users(State(s): State<AppState>, Path(tenant): Path<String>) -> Result<Response, ApiError> {
+pub(super) async fn list_users(
+    State(s): State<AppState>,
+    Path(tenant): Path<String>,
+) -> Result<Response, ApiError> {
     Ok(ok(s.ledger().list_users(tenant).await?))
 }
 
@@ -108,7 +114,10 @@ pub(super) async fn list_users(State(s): State<AppState>, Path(tenant): Path<Str
         (status = 500, response = Internal),
     ),
 )]
-pub(super) async fn get_user(State(s): State<AppState>, Path(user): Path<String>) -> Result<Response, ApiError> {
+pub(super) async fn get_user(
+    State(s): State<AppState>,
+    Path(user): Path<String>,
+) -> Result<Response, ApiError> {
     Ok(ok(s.ledger().get_user(user).await?))
 }
 

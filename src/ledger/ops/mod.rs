@@ -3,10 +3,10 @@
 //! and write in one transaction.
 
 mod accounts;
-mod subscriptions;
-mod users;
 mod operators;
 mod standing;
+mod subscriptions;
+mod users;
 
 use serde::Serialize;
 use serde_json::{Map, Value};

@@ -210,6 +210,4 @@ impl Ledger {
         })
         .await
     }
-
-    /// R5: seats per kind; `shop_floor` absent for a tenant without such seats.
 }

@@ -1,8 +1,9 @@
-//! The ledger's a tenant's seats and notices, and R9 reconciliation on demand and on schedule.
+//! A tenant's seats and notices, and R9 reconciliation on demand and on schedule.
 
 use super::*;
 
 impl Ledger {
+    /// R5: seats per kind; `shop_floor` absent for a tenant without such seats.
     pub async fn seats(&self, tenant: String) -> Result<SeatsView, LedgerError> {
         self.read(move |conn, now| Ok(SeatsView::from(&facts(conn, &tenant, now)?)))
             .await

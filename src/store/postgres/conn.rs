@@ -3,6 +3,7 @@
 
 use super::*;
 
+/// A connection that refuses everything: what a job sees when it cannot run.
 pub(super) struct Broken(pub(super) String);
 
 /// A connection the pool lent: a read connection, or the writer's during a
@@ -651,7 +652,7 @@ impl<C: std::ops::DerefMut<Target = PgClient>> Conn for PgConn<C> {
                 &[&after, &limit],
             )?),
             ("Subscription", _) => {
-                let after = super::candidates::number_cursor(after);
+                let after = crate::store::candidates::number_cursor(after);
                 match within {
                     Within::Tenant(t) => numbers(self.query(
                         "SELECT number FROM subscriptions WHERE tenant_id = $1 AND number > $2 ORDER BY number LIMIT $3",
@@ -668,7 +669,7 @@ impl<C: std::ops::DerefMut<Target = PgClient>> Conn for PgConn<C> {
                     )?),
                 }
             }
-            ("Category", _) => Ok(super::candidates::categories_after(after, limit)),
+            ("Category", _) => Ok(crate::store::candidates::categories_after(after, limit)),
             _ => Ok(Vec::new()),
         }
     }

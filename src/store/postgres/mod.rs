@@ -36,12 +36,12 @@ use super::rows::{
     TenantFacts, TenantRow, UserRow, UserWithRole,
 };
 use super::{Cell, Conn, Job, Location, Options, Shared, StoreError, Table};
-pub use conn::{PgConn, Reader};
 use conn::*;
+pub use conn::{PgConn, Reader};
 use writer::*;
 
 /// Schema migrations, applied in order; `meta.schema_version` counts those done.
-const MIGRATIONS: &[&str] = &[include_str!("migrations/postgres/0001_ledger.sql")];
+const MIGRATIONS: &[&str] = &[include_str!("../migrations/postgres/0001_ledger.sql")];
 
 /// Opens a connection, over TLS when the URL's `sslmode` asks for it
 /// (`prefer` tries TLS, `require` insists; as with libpq, neither verifies the
@@ -460,8 +460,6 @@ fn migrate(client: &mut Client) -> Result<(), StoreError> {
     }
     tx.commit().map_err(pg_err)
 }
-
-/// Runs write jobs, one transaction each, until the channel closes.
 
 #[cfg(test)]
 mod tests {

@@ -3,7 +3,14 @@
 
 use super::*;
 
-pub(super) fn writer_loop(rx: &Mutex<mpsc::Receiver<Job>>, pool: &Pool, shared: &Shared, feed: &Feed, node: &str) {
+/// Runs write jobs, one transaction each, until the channel closes.
+pub(super) fn writer_loop(
+    rx: &Mutex<mpsc::Receiver<Job>>,
+    pool: &Pool,
+    shared: &Shared,
+    feed: &Feed,
+    node: &str,
+) {
     loop {
         let job = match rx.lock() {
             Ok(r) => match r.recv() {
@@ -227,5 +234,3 @@ pub(super) fn listen_loop(url: &str, pool: &Pool, shared: &Shared, feed: &Feed, 
         }
     }
 }
-
-/// A connection that refuses everything: what a job sees when it cannot run.

@@ -7,7 +7,8 @@ pub(super) fn b(v: i64) -> bool {
     v != 0
 }
 
-pub(super) const TENANT_COLUMNS: &str = "t.id, t.account_id, t.name, t.created_at, t.trial_days, h.name, h.created_at";
+pub(super) const TENANT_COLUMNS: &str =
+    "t.id, t.account_id, t.name, t.created_at, t.trial_days, h.name, h.created_at";
 
 pub(super) fn tenant_row(r: &Row<'_>) -> rusqlite::Result<TenantRow> {
     let hub_name: Option<String> = r.get(5)?;
@@ -638,7 +639,7 @@ impl Conn for Connection {
             ),
             // Subscriptions are numbered: the cursor is a number.
             ("Subscription", _) => {
-                let after = super::candidates::number_cursor(after);
+                let after = crate::store::candidates::number_cursor(after);
                 match within {
                     Within::Tenant(t) => numbers(
                         "SELECT number FROM subscriptions WHERE tenant_id = ?1 AND number > ?2 ORDER BY number LIMIT ?3",
@@ -655,7 +656,7 @@ impl Conn for Connection {
                     ),
                 }
             }
-            ("Category", _) => Ok(super::candidates::categories_after(after, limit)),
+            ("Category", _) => Ok(crate::store::candidates::categories_after(after, limit)),
             _ => Ok(Vec::new()),
         }
     }

@@ -19,7 +19,6 @@ use super::rows::{
     TenantFacts, TenantRow, UserRow, UserWithRole,
 };
 use super::{Cell, Completion, Conn, Job, Location, Shared, StoreError, Table};
-use conn::*;
 
 /// Schema migrations, applied in order; `PRAGMA user_version` counts those done.
 const MIGRATIONS: &[&str] = &[

@@ -42,6 +42,11 @@ pub async fn ready(State(state): State<AppState>) -> Result<Json<Value>, ApiErro
     if let Err(e) = store_ok {
         return Err(ApiError::Unavailable(format!("the database cannot be read: {e}")));
     }
+    if !state.engine().store().writable() {
+        return Err(ApiError::Unavailable(
+            "the database writer has stopped: this node cannot change the ledger".into(),
+        ));
+    }
     let engine = state.engine();
     let status = engine.store().status();
     if status.staleness_ms > engine.max_staleness_ms() {

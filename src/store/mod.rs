@@ -418,6 +418,15 @@ impl Store {
 
     /// Stops accepting writes, lets the writer finish what is queued, and waits
     /// for it. Writes submitted afterwards fail with [`StoreError::Closed`].
+    /// Whether this node can take ledger writes now (its writer is running):
+    /// readiness asks it beside a read.
+    pub fn writable(&self) -> bool {
+        match &*self.backend {
+            Backend::Sqlite(s) => s.writable(),
+            Backend::Postgres(p) => p.writable(),
+        }
+    }
+
     pub fn close(&self) {
         match &*self.backend {
             Backend::Sqlite(s) => s.close(),

@@ -1,7 +1,7 @@
 //! The suite notices what it should: a policy pack with the shop-floor seat
 //! rule deleted makes the seat scenarios fail, naming the rule; a scenario
 //! step that cannot fail, or that names a method the API does not have, is
-//! refused with its file and step.
+//! refused with its file and step; a store that fails answers a clean 503.
 
 use turnstile::policy::PolicyPack;
 use turnstile::scenario;
@@ -118,4 +118,49 @@ fn messages_cannot_be_lost_silently() {
     let (ok, text) = validate_edited("messages.yaml", "reconciliation_idle:", "reconciliation_idel:");
     assert!(!ok, "{text}");
     assert!(text.contains("has no `reconciliation_idle`"), "{text}");
+}
+
+#[tokio::test]
+async fn when_the_store_fails_a_write_is_a_clean_503_with_a_message_and_nothing_panics() {
+    let app = crate::common::TestApp::licensing();
+    app.provisioned("sb", 2, 1).await;
+    // The database goes away under the running service.
+    app.store.close();
+    let (status, body) = app
+        .post(
+            "/v1/tenants/sb/operators",
+            serde_json::json!({"id": "sb-op", "number": "1", "name": "Ann"}),
+        )
+        .await;
+    assert_eq!(status, axum::http::StatusCode::SERVICE_UNAVAILABLE, "{body}");
+    assert_eq!(body["error"]["code"], "unavailable", "{body}");
+    let message = body["error"]["message"]["en"].as_str().unwrap_or_default();
+    assert!(
+        message.contains("nothing was changed"),
+        "a message a caller can act on: {body}"
+    );
+    let (status, ready) = app.get("/health/ready").await;
+    assert_eq!(status, axum::http::StatusCode::SERVICE_UNAVAILABLE, "{ready}");
+    // The console says so too, in a page, not an opaque 500.
+    let mut b = crate::console::Browser::new(&app);
+    b.login().await;
+    let csrf = b.get("/console/tenants/sb").await.csrf();
+    let page = b
+        .post(
+            "/console/tenants/sb/operators",
+            &[
+                ("csrf", &csrf),
+                ("id", "sb-op2"),
+                ("number", "2"),
+                ("name", "Bob"),
+            ],
+        )
+        .await;
+    assert_ne!(
+        page.status,
+        axum::http::StatusCode::INTERNAL_SERVER_ERROR,
+        "{}",
+        page.html
+    );
+    assert!(page.html.contains("the database is unavailable"), "{}", page.html);
 }

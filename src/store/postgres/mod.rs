@@ -358,6 +358,16 @@ impl Postgres {
         sender.send(job).map_err(|_| StoreError::Closed)
     }
 
+    /// Whether writer threads are there to take writes.
+    pub(super) fn writable(&self) -> bool {
+        let queue = self.jobs.lock().is_ok_and(|j| j.is_some());
+        let threads = self
+            .writers
+            .lock()
+            .is_ok_and(|w| w.iter().any(|h| !h.is_finished()));
+        queue && threads
+    }
+
     pub(super) fn close(&self) {
         if let Ok(mut jobs) = self.jobs.lock() {
             jobs.take();

@@ -116,6 +116,16 @@ impl Sqlite {
         sender.send(job).map_err(|_| StoreError::Closed)
     }
 
+    /// Whether the writer thread is there to take writes.
+    pub(super) fn writable(&self) -> bool {
+        let queue = self.jobs.lock().is_ok_and(|j| j.is_some());
+        let thread = self
+            .writer
+            .lock()
+            .is_ok_and(|w| w.as_ref().is_some_and(|h| !h.is_finished()));
+        queue && thread
+    }
+
     pub(super) fn close(&self) {
         if let Ok(mut jobs) = self.jobs.lock() {
             jobs.take();

@@ -139,3 +139,41 @@ fn the_circle_finder_finds_a_planted_circle() {
         vec![vec!["a".to_string(), "b".into(), "c".into()]]
     );
 }
+
+/// Lines of code in a source file: not blank, not a comment, not in its
+/// unit-test module.
+fn code_lines(text: &str) -> usize {
+    let code = text.split("#[cfg(test)]\nmod tests").next().unwrap_or("");
+    code.lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty() && !l.starts_with("//"))
+        .count()
+}
+
+#[test]
+fn no_source_file_holds_more_than_about_500_lines_of_code() {
+    fn walk(dir: &Path, out: &mut Vec<(String, usize)>) {
+        for entry in std::fs::read_dir(dir).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                walk(&path, out);
+            } else if path.extension().is_some_and(|e| e == "rs") {
+                out.push((
+                    path.display().to_string(),
+                    code_lines(&std::fs::read_to_string(&path).unwrap()),
+                ));
+            }
+        }
+    }
+    let mut files = Vec::new();
+    walk(&repo_path("src"), &mut files);
+    let big: Vec<&(String, usize)> = files.iter().filter(|(_, n)| *n > 520).collect();
+    assert!(
+        big.is_empty(),
+        "rooms too big to read (split them by what they own): {big:?}"
+    );
+    assert_eq!(
+        code_lines("fn a() {}\n\n// note\n#[cfg(test)]\nmod tests {\n fn t() {}\n}\n"),
+        1
+    );
+}

@@ -25,7 +25,7 @@ impl std::ops::Deref for Reader {
 }
 
 impl<C: std::ops::DerefMut<Target = PgClient>> PgConn<C> {
-    fn statement(&self, sql: &'static str) -> Result<Statement, StoreError> {
+    pub(super) fn statement(&self, sql: &'static str) -> Result<Statement, StoreError> {
         let mut c = self.c.borrow_mut();
         let pg: &mut PgClient = &mut c;
         if let Some(st) = pg.statements.get(sql) {
@@ -36,7 +36,11 @@ impl<C: std::ops::DerefMut<Target = PgClient>> PgConn<C> {
         Ok(st)
     }
 
-    fn query(&self, sql: &'static str, params: &[&(dyn ToSql + Sync)]) -> Result<Vec<Row>, StoreError> {
+    pub(super) fn query(
+        &self,
+        sql: &'static str,
+        params: &[&(dyn ToSql + Sync)],
+    ) -> Result<Vec<Row>, StoreError> {
         let st = self.statement(sql)?;
         match self.c.borrow_mut().client.query(&st, params).map_err(pg_err) {
             // An id no row can hold matches no row.
@@ -45,7 +49,7 @@ impl<C: std::ops::DerefMut<Target = PgClient>> PgConn<C> {
         }
     }
 
-    fn query_opt(
+    pub(super) fn query_opt(
         &self,
         sql: &'static str,
         params: &[&(dyn ToSql + Sync)],
@@ -57,12 +61,20 @@ impl<C: std::ops::DerefMut<Target = PgClient>> PgConn<C> {
         }
     }
 
-    fn query_one(&self, sql: &'static str, params: &[&(dyn ToSql + Sync)]) -> Result<Row, StoreError> {
+    pub(super) fn query_one(
+        &self,
+        sql: &'static str,
+        params: &[&(dyn ToSql + Sync)],
+    ) -> Result<Row, StoreError> {
         let st = self.statement(sql)?;
         self.c.borrow_mut().client.query_one(&st, params).map_err(pg_err)
     }
 
-    fn execute(&self, sql: &'static str, params: &[&(dyn ToSql + Sync)]) -> Result<u64, StoreError> {
+    pub(super) fn execute(
+        &self,
+        sql: &'static str,
+        params: &[&(dyn ToSql + Sync)],
+    ) -> Result<u64, StoreError> {
         let st = self.statement(sql)?;
         self.c.borrow_mut().client.execute(&st, params).map_err(pg_err)
     }
@@ -220,42 +232,7 @@ impl<C: std::ops::DerefMut<Target = PgClient>> Conn for PgConn<C> {
     }
 
     fn tenant_facts(&self, id: &str, now: i64) -> Result<Option<TenantFacts>, StoreError> {
-        let Some(tenant) = self.tenant(id)? else {
-            return Ok(None);
-        };
-        let r = self.query_one(
-            "SELECT
-               (SELECT COALESCE(SUM(quantity), 0)::BIGINT FROM subscriptions
-                  WHERE tenant_id = $1 AND kind = 'user' AND starts_at <= $2 AND $2 < ends_at),
-               (SELECT COUNT(*) FROM users WHERE tenant_id = $1 AND licensed_at IS NOT NULL),
-               (SELECT COALESCE(SUM(quantity), 0)::BIGINT FROM subscriptions
-                  WHERE tenant_id = $1 AND kind = 'shop_floor' AND starts_at <= $2 AND $2 < ends_at),
-               (SELECT COUNT(*) FROM operators WHERE tenant_id = $1 AND active AND owner_user_id IS NULL),
-               EXISTS (SELECT 1 FROM subscriptions WHERE tenant_id = $1 AND kind = 'shop_floor'),
-               (SELECT MIN(payment_due_at) FROM subscriptions
-                  WHERE tenant_id = $1 AND paid_at IS NULL AND payment_due_at IS NOT NULL),
-               (SELECT COUNT(*) FROM users WHERE tenant_id = $1 AND role = 'admin' AND active),
-               (SELECT MIN(t) FROM (
-                  SELECT starts_at AS t FROM subscriptions WHERE tenant_id = $1 AND starts_at > $2
-                  UNION ALL
-                  SELECT ends_at FROM subscriptions WHERE tenant_id = $1 AND ends_at > $2) AS x)",
-            &[&id, &now],
-        )?;
-        Ok(Some(TenantFacts {
-            tenant,
-            user: Seats {
-                total: get(&r, 0)?,
-                used: get(&r, 1)?,
-            },
-            shop_floor: Seats {
-                total: get(&r, 2)?,
-                used: get(&r, 3)?,
-            },
-            has_shop_floor: get(&r, 4)?,
-            earliest_unpaid_due_at: get(&r, 5)?,
-            active_admins: get(&r, 6)?,
-            next_change_at: get(&r, 7)?,
-        }))
+        facts::tenant_facts(self, id, now)
     }
 
     fn user(&self, id: &str) -> Result<Option<UserRow>, StoreError> {
@@ -342,42 +319,11 @@ impl<C: std::ops::DerefMut<Target = PgClient>> Conn for PgConn<C> {
     }
 
     fn user_with_role(&self, id: &str) -> Result<Option<UserWithRole>, StoreError> {
-        let row = self.query_opt(
-            "SELECT u.id, u.tenant_id, u.name, u.email, u.role, u.active, u.licensed_at, u.created_at,
-                    (SELECT o.id FROM operators o WHERE o.owner_user_id = u.id),
-                    t.account_id,
-                    COALESCE((SELECT r.levels FROM roles r WHERE r.tenant_id = u.tenant_id AND r.name = u.role),
-                             (SELECT r.levels FROM roles r WHERE r.tenant_id = '' AND r.name = u.role))
-             FROM users u LEFT JOIN tenants t ON t.id = u.tenant_id WHERE u.id = $1",
-            &[&id],
-        )?;
-        row.map(|r| Ok((user_row(&r)?, get(&r, 9)?, get(&r, 10)?)))
-            .transpose()
+        facts::user_with_role(self, id)
     }
 
     fn operator_with_account(&self, id: &str) -> Result<Option<(OperatorRow, Option<String>)>, StoreError> {
-        let row = self.query_opt(
-            "SELECT o.id, o.tenant_id, o.number, o.name, o.owner_user_id, o.active, o.created_at, t.account_id
-             FROM operators o LEFT JOIN tenants t ON t.id = o.tenant_id WHERE o.id = $1",
-            &[&id],
-        )?;
-        row.map(|r| {
-            Ok((
-                OperatorRow {
-                    id: get(&r, 0)?,
-                    tenant_id: get(&r, 1)?,
-                    number: get(&r, 2)?,
-                    name: get(&r, 3)?,
-                    owner_user_id: get(&r, 4)?,
-                    active: get(&r, 5)?,
-                    created_at: get(&r, 6)?,
-                    latest_production_at: None,
-                    deactivation: None,
-                },
-                get(&r, 7)?,
-            ))
-        })
-        .transpose()
+        facts::operator_with_account(self, id)
     }
 
     fn insert_account(&self, a: &AccountRow) -> Result<(), StoreError> {
@@ -565,21 +511,7 @@ impl<C: std::ops::DerefMut<Target = PgClient>> Conn for PgConn<C> {
         after: Option<(&str, &str)>,
         limit: usize,
     ) -> Result<Vec<(String, String, String)>, StoreError> {
-        let (after_ty, after_id) = after.unwrap_or(("", ""));
-        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
-        let rows = match ty {
-            Some(ty) => self.query(
-                "SELECT type, id, json FROM entities WHERE type = $1 AND id > $2 ORDER BY type, id LIMIT $3",
-                &[&ty, &after_id, &limit],
-            )?,
-            None => self.query(
-                "SELECT type, id, json FROM entities WHERE (type, id) > ($1, $2) ORDER BY type, id LIMIT $3",
-                &[&after_ty, &after_id, &limit],
-            )?,
-        };
-        rows.iter()
-            .map(|r| Ok((get(r, 0)?, get(r, 1)?, get(r, 2)?)))
-            .collect()
+        pages::entities_page(self, ty, after, limit)
     }
 
     fn entity_count(&self) -> Result<i64, StoreError> {
@@ -594,84 +526,7 @@ impl<C: std::ops::DerefMut<Target = PgClient>> Conn for PgConn<C> {
         after: &str,
         limit: usize,
     ) -> Result<Vec<String>, StoreError> {
-        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
-        if !ledger {
-            return strings(self.query(
-                "SELECT id FROM entities WHERE type = $1 AND id > $2 ORDER BY id LIMIT $3",
-                &[&ty, &after, &limit],
-            )?);
-        }
-        let numbers = |rows: Vec<Row>| -> Result<Vec<String>, StoreError> {
-            rows.iter()
-                .map(|r| get::<i64>(r, 0).map(|n| n.to_string()))
-                .collect()
-        };
-        match (ty, within) {
-            ("User", Within::Tenant(t)) => strings(self.query(
-                "SELECT id FROM users WHERE tenant_id = $1 AND id > $2 ORDER BY id LIMIT $3",
-                &[&t, &after, &limit],
-            )?),
-            ("User", Within::Account(a)) => strings(self.query(
-                "SELECT x.id FROM users x JOIN tenants t ON t.id = x.tenant_id
-                 WHERE t.account_id = $1 AND x.id > $2 ORDER BY x.id LIMIT $3",
-                &[&a, &after, &limit],
-            )?),
-            ("User", Within::All) => strings(self.query(
-                "SELECT id FROM users WHERE id > $1 ORDER BY id LIMIT $2",
-                &[&after, &limit],
-            )?),
-            ("Operator", Within::Tenant(t)) => strings(self.query(
-                "SELECT id FROM operators WHERE tenant_id = $1 AND id > $2 ORDER BY id LIMIT $3",
-                &[&t, &after, &limit],
-            )?),
-            ("Operator", Within::Account(a)) => strings(self.query(
-                "SELECT x.id FROM operators x JOIN tenants t ON t.id = x.tenant_id
-                 WHERE t.account_id = $1 AND x.id > $2 ORDER BY x.id LIMIT $3",
-                &[&a, &after, &limit],
-            )?),
-            ("Operator", Within::All) => strings(self.query(
-                "SELECT id FROM operators WHERE id > $1 ORDER BY id LIMIT $2",
-                &[&after, &limit],
-            )?),
-            ("Tenant", Within::Tenant(t)) => Ok((t > after).then(|| t.to_string()).into_iter().collect()),
-            ("Tenant", Within::Account(a)) => strings(self.query(
-                "SELECT id FROM tenants WHERE account_id = $1 AND id > $2 ORDER BY id LIMIT $3",
-                &[&a, &after, &limit],
-            )?),
-            ("Tenant", Within::All) => strings(self.query(
-                "SELECT id FROM tenants WHERE id > $1 ORDER BY id LIMIT $2",
-                &[&after, &limit],
-            )?),
-            ("Account", Within::Tenant(t)) => strings(self.query(
-                "SELECT account_id FROM tenants WHERE id = $1 AND account_id > $2 LIMIT $3",
-                &[&t, &after, &limit],
-            )?),
-            ("Account", Within::Account(a)) => Ok((a > after).then(|| a.to_string()).into_iter().collect()),
-            ("Account", Within::All) => strings(self.query(
-                "SELECT id FROM accounts WHERE id > $1 ORDER BY id LIMIT $2",
-                &[&after, &limit],
-            )?),
-            ("Subscription", _) => {
-                let after = crate::store::candidates::number_cursor(after);
-                match within {
-                    Within::Tenant(t) => numbers(self.query(
-                        "SELECT number FROM subscriptions WHERE tenant_id = $1 AND number > $2 ORDER BY number LIMIT $3",
-                        &[&t, &after, &limit],
-                    )?),
-                    Within::Account(a) => numbers(self.query(
-                        "SELECT s.number FROM subscriptions s JOIN tenants t ON t.id = s.tenant_id
-                         WHERE t.account_id = $1 AND s.number > $2 ORDER BY s.number LIMIT $3",
-                        &[&a, &after, &limit],
-                    )?),
-                    Within::All => numbers(self.query(
-                        "SELECT number FROM subscriptions WHERE number > $1 ORDER BY number LIMIT $2",
-                        &[&after, &limit],
-                    )?),
-                }
-            }
-            ("Category", _) => Ok(crate::store::candidates::categories_after(after, limit)),
-            _ => Ok(Vec::new()),
-        }
+        pages::candidates(self, ty, ledger, within, after, limit)
     }
 
     fn ping(&self) -> Result<(), StoreError> {
@@ -696,91 +551,19 @@ impl<C: std::ops::DerefMut<Target = PgClient>> Conn for PgConn<C> {
     }
 
     fn dump(&self, table: &Table, offset: i64, limit: i64) -> Result<Vec<Vec<Cell>>, StoreError> {
-        let rows = self
-            .c
-            .borrow_mut()
-            .client
-            .query(table.select_sql("$").as_str(), &[&limit, &offset])
-            .map_err(pg_err)?;
-        rows.iter()
-            .map(|r| {
-                (0..table.columns.len())
-                    .map(|i| {
-                        if table.booleans.contains(&table.columns[i]) {
-                            let b: Option<bool> = get(r, i)?;
-                            return Ok(b.map_or(Cell::Null, |b| Cell::Int(i64::from(b))));
-                        }
-                        if let Ok(n) = r.try_get::<_, Option<i64>>(i) {
-                            return Ok(n.map_or(Cell::Null, Cell::Int));
-                        }
-                        let t: Option<String> = get(r, i)?;
-                        Ok(t.map_or(Cell::Null, Cell::Text))
-                    })
-                    .collect()
-            })
-            .collect()
+        copy::dump(self, table, offset, limit)
     }
 
     fn load(&self, table: &Table, rows: &[Vec<Cell>]) -> Result<(), StoreError> {
-        use std::io::Write;
-        // COPY in text format: one round trip for the whole chunk.
-        let mut text = String::new();
-        for row in rows {
-            for (i, cell) in row.iter().enumerate() {
-                if i > 0 {
-                    text.push('\t');
-                }
-                match cell {
-                    Cell::Null => text.push_str("\\N"),
-                    Cell::Int(n) => text.push_str(&n.to_string()),
-                    Cell::Text(t) => {
-                        for ch in t.chars() {
-                            match ch {
-                                '\\' => text.push_str("\\\\"),
-                                '\t' => text.push_str("\\t"),
-                                '\n' => text.push_str("\\n"),
-                                '\r' => text.push_str("\\r"),
-                                c => text.push(c),
-                            }
-                        }
-                    }
-                }
-            }
-            text.push('\n');
-        }
-        let mut c = self.c.borrow_mut();
-        let sql = format!("COPY {} ({}) FROM STDIN", table.name, table.columns.join(", "));
-        let mut writer = c.client.copy_in(sql.as_str()).map_err(pg_err)?;
-        writer
-            .write_all(text.as_bytes())
-            .map_err(|e| StoreError::Postgres(format!("COPY into `{}`: {e}", table.name)))?;
-        writer.finish().map_err(pg_err)?;
-        Ok(())
+        copy::load(self, table, rows)
     }
 
     fn after_load(&self) -> Result<(), StoreError> {
-        self.c
-            .borrow_mut()
-            .client
-            .batch_execute(
-                "SELECT setval(pg_get_serial_sequence('subscriptions', 'number'), COALESCE(MAX(number), 0) + 1, false) FROM subscriptions;
-                 SELECT setval(pg_get_serial_sequence('production_records', 'id'), COALESCE(MAX(id), 0) + 1, false) FROM production_records;
-                 SELECT setval(pg_get_serial_sequence('deactivations', 'id'), COALESCE(MAX(id), 0) + 1, false) FROM deactivations;",
-            )
-            .map_err(pg_err)
+        copy::after_load(self)
     }
 
     fn count_rows(&self, table: &Table) -> Result<i64, StoreError> {
-        let row = self
-            .c
-            .borrow_mut()
-            .client
-            .query_one(
-                format!("SELECT COUNT(*) FROM {} WHERE {}", table.name, table.only).as_str(),
-                &[],
-            )
-            .map_err(pg_err)?;
-        get(&row, 0)
+        copy::count_rows(self, table)
     }
 }
 

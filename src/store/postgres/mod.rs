@@ -18,6 +18,9 @@
 //!   cached entity stale.
 
 mod conn;
+mod copy;
+mod facts;
+mod pages;
 mod writer;
 
 use std::cell::RefCell;

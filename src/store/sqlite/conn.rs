@@ -152,48 +152,7 @@ impl Conn for Connection {
 
     /// The facts of a tenant at `now`, in one statement.
     fn tenant_facts(&self, id: &str, now: i64) -> Result<Option<TenantFacts>, StoreError> {
-        let conn = self;
-        let Some(tenant) = conn.tenant(id)? else {
-            return Ok(None);
-        };
-        let mut st = conn.prepare_cached(
-            "SELECT
-               (SELECT COALESCE(SUM(quantity), 0) FROM subscriptions
-                  WHERE tenant_id = ?1 AND kind = 'user' AND starts_at <= ?2 AND ?2 < ends_at),
-               (SELECT COUNT(*) FROM users INDEXED BY users_licensed
-                  WHERE tenant_id = ?1 AND licensed_at IS NOT NULL),
-               (SELECT COALESCE(SUM(quantity), 0) FROM subscriptions
-                  WHERE tenant_id = ?1 AND kind = 'shop_floor' AND starts_at <= ?2 AND ?2 < ends_at),
-               (SELECT COUNT(*) FROM operators INDEXED BY operators_by_tenant
-                  WHERE tenant_id = ?1 AND active = 1 AND owner_user_id IS NULL),
-               EXISTS (SELECT 1 FROM subscriptions WHERE tenant_id = ?1 AND kind = 'shop_floor'),
-               (SELECT MIN(payment_due_at) FROM subscriptions
-                  WHERE tenant_id = ?1 AND paid_at IS NULL AND payment_due_at IS NOT NULL),
-               (SELECT COUNT(*) FROM users INDEXED BY users_by_role
-                  WHERE tenant_id = ?1 AND role = 'admin' AND active = 1),
-               (SELECT MIN(t) FROM (
-                  SELECT starts_at AS t FROM subscriptions WHERE tenant_id = ?1 AND starts_at > ?2
-                  UNION ALL
-                  SELECT ends_at FROM subscriptions WHERE tenant_id = ?1 AND ends_at > ?2))",
-        )?;
-        let facts = st.query_row(params![id, now], |r| {
-            Ok(TenantFacts {
-                tenant: tenant.clone(),
-                user: Seats {
-                    total: r.get(0)?,
-                    used: r.get(1)?,
-                },
-                shop_floor: Seats {
-                    total: r.get(2)?,
-                    used: r.get(3)?,
-                },
-                has_shop_floor: b(r.get(4)?),
-                earliest_unpaid_due_at: r.get(5)?,
-                active_admins: r.get(6)?,
-                next_change_at: r.get(7)?,
-            })
-        })?;
-        Ok(Some(facts))
+        facts::tenant_facts(self, id, now)
     }
 
     fn user(&self, id: &str) -> Result<Option<UserRow>, StoreError> {
@@ -457,59 +416,11 @@ impl Conn for Connection {
     }
 
     fn user_with_role(&self, id: &str) -> Result<Option<UserWithRole>, StoreError> {
-        let mut st = self.prepare_cached(
-            "SELECT u.id, u.tenant_id, u.name, u.email, u.role, u.active, u.licensed_at, u.created_at,
-                    (SELECT o.id FROM operators o WHERE o.owner_user_id = u.id),
-                    (SELECT t.account_id FROM tenants t WHERE t.id = u.tenant_id),
-                    COALESCE((SELECT r.levels FROM roles r WHERE r.tenant_id = u.tenant_id AND r.name = u.role),
-                             (SELECT r.levels FROM roles r WHERE r.tenant_id = '' AND r.name = u.role))
-             FROM users u WHERE u.id = ?1",
-        )?;
-        Ok(st
-            .query_row([id], |r| {
-                Ok((
-                    UserRow {
-                        id: r.get(0)?,
-                        tenant_id: r.get(1)?,
-                        name: r.get(2)?,
-                        email: r.get(3)?,
-                        role: r.get(4)?,
-                        active: r.get::<_, i64>(5)? != 0,
-                        licensed_at: r.get(6)?,
-                        created_at: r.get(7)?,
-                        own_operator: r.get(8)?,
-                    },
-                    r.get(9)?,
-                    r.get(10)?,
-                ))
-            })
-            .optional()?)
+        facts::user_with_role(self, id)
     }
 
     fn operator_with_account(&self, id: &str) -> Result<Option<(OperatorRow, Option<String>)>, StoreError> {
-        let mut st = self.prepare_cached(
-            "SELECT o.id, o.tenant_id, o.number, o.name, o.owner_user_id, o.active, o.created_at,
-                    (SELECT t.account_id FROM tenants t WHERE t.id = o.tenant_id)
-             FROM operators o WHERE o.id = ?1",
-        )?;
-        Ok(st
-            .query_row([id], |r| {
-                Ok((
-                    OperatorRow {
-                        id: r.get(0)?,
-                        tenant_id: r.get(1)?,
-                        number: r.get(2)?,
-                        name: r.get(3)?,
-                        owner_user_id: r.get(4)?,
-                        active: r.get::<_, i64>(5)? != 0,
-                        created_at: r.get(6)?,
-                        latest_production_at: None,
-                        deactivation: None,
-                    },
-                    r.get(7)?,
-                ))
-            })
-            .optional()?)
+        facts::operator_with_account(self, id)
     }
 
     fn entity_json(&self, ty: &str, id: &str) -> Result<Option<String>, StoreError> {
@@ -539,26 +450,7 @@ impl Conn for Connection {
         after: Option<(&str, &str)>,
         limit: usize,
     ) -> Result<Vec<(String, String, String)>, StoreError> {
-        let (after_ty, after_id) = after.unwrap_or(("", ""));
-        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
-        let map = |r: &rusqlite::Row<'_>| Ok((r.get(0)?, r.get(1)?, r.get(2)?));
-        let rows = match ty {
-            Some(ty) => {
-                let mut st = self.prepare_cached(
-                    "SELECT type, id, json FROM entities WHERE type = ?1 AND id > ?2 ORDER BY type, id LIMIT ?3",
-                )?;
-                st.query_map(params![ty, after_id, limit], map)?
-                    .collect::<Result<Vec<_>, _>>()?
-            }
-            None => {
-                let mut st = self.prepare_cached(
-                    "SELECT type, id, json FROM entities WHERE (type, id) > (?1, ?2) ORDER BY type, id LIMIT ?3",
-                )?;
-                st.query_map(params![after_ty, after_id, limit], map)?
-                    .collect::<Result<Vec<_>, _>>()?
-            }
-        };
-        Ok(rows)
+        pages::entities_page(self, ty, after, limit)
     }
 
     fn entity_count(&self) -> Result<i64, StoreError> {
@@ -573,92 +465,7 @@ impl Conn for Connection {
         after: &str,
         limit: usize,
     ) -> Result<Vec<String>, StoreError> {
-        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
-        let ids = |sql: &str, params: &[&dyn rusqlite::ToSql]| -> Result<Vec<String>, StoreError> {
-            let mut st = self.prepare_cached(sql)?;
-            let rows = st.query_map(params, |r| r.get(0))?;
-            Ok(rows.collect::<Result<Vec<String>, _>>()?)
-        };
-        let numbers = |sql: &str, params: &[&dyn rusqlite::ToSql]| -> Result<Vec<String>, StoreError> {
-            let mut st = self.prepare_cached(sql)?;
-            let rows = st.query_map(params, |r| r.get::<_, i64>(0))?;
-            Ok(rows
-                .map(|n| n.map(|n| n.to_string()))
-                .collect::<Result<Vec<String>, _>>()?)
-        };
-        if !ledger {
-            return ids(
-                "SELECT id FROM entities WHERE type = ?1 AND id > ?2 ORDER BY id LIMIT ?3",
-                params![ty, after, limit],
-            );
-        }
-        match (ty, within) {
-            ("User", Within::Tenant(t)) => ids(
-                "SELECT id FROM users WHERE tenant_id = ?1 AND id > ?2 ORDER BY id LIMIT ?3",
-                params![t, after, limit],
-            ),
-            ("User", Within::Account(a)) => ids(
-                "SELECT x.id FROM users x JOIN tenants t ON t.id = x.tenant_id
-                 WHERE t.account_id = ?1 AND x.id > ?2 ORDER BY x.id LIMIT ?3",
-                params![a, after, limit],
-            ),
-            ("User", Within::All) => ids(
-                "SELECT id FROM users WHERE id > ?1 ORDER BY id LIMIT ?2",
-                params![after, limit],
-            ),
-            ("Operator", Within::Tenant(t)) => ids(
-                "SELECT id FROM operators WHERE tenant_id = ?1 AND id > ?2 ORDER BY id LIMIT ?3",
-                params![t, after, limit],
-            ),
-            ("Operator", Within::Account(a)) => ids(
-                "SELECT x.id FROM operators x JOIN tenants t ON t.id = x.tenant_id
-                 WHERE t.account_id = ?1 AND x.id > ?2 ORDER BY x.id LIMIT ?3",
-                params![a, after, limit],
-            ),
-            ("Operator", Within::All) => ids(
-                "SELECT id FROM operators WHERE id > ?1 ORDER BY id LIMIT ?2",
-                params![after, limit],
-            ),
-            ("Tenant", Within::Tenant(t)) => Ok((t > after).then(|| t.to_string()).into_iter().collect()),
-            ("Tenant", Within::Account(a)) => ids(
-                "SELECT id FROM tenants WHERE account_id = ?1 AND id > ?2 ORDER BY id LIMIT ?3",
-                params![a, after, limit],
-            ),
-            ("Tenant", Within::All) => ids(
-                "SELECT id FROM tenants WHERE id > ?1 ORDER BY id LIMIT ?2",
-                params![after, limit],
-            ),
-            ("Account", Within::Tenant(t)) => ids(
-                "SELECT account_id FROM tenants WHERE id = ?1 AND account_id > ?2 LIMIT ?3",
-                params![t, after, limit],
-            ),
-            ("Account", Within::Account(a)) => Ok((a > after).then(|| a.to_string()).into_iter().collect()),
-            ("Account", Within::All) => ids(
-                "SELECT id FROM accounts WHERE id > ?1 ORDER BY id LIMIT ?2",
-                params![after, limit],
-            ),
-            // Subscriptions are numbered: the cursor is a number.
-            ("Subscription", _) => {
-                let after = crate::store::candidates::number_cursor(after);
-                match within {
-                    Within::Tenant(t) => numbers(
-                        "SELECT number FROM subscriptions WHERE tenant_id = ?1 AND number > ?2 ORDER BY number LIMIT ?3",
-                        params![t, after, limit],
-                    ),
-                    Within::Account(a) => numbers(
-                        "SELECT s.number FROM subscriptions s JOIN tenants t ON t.id = s.tenant_id
-                         WHERE t.account_id = ?1 AND s.number > ?2 ORDER BY s.number LIMIT ?3",
-                        params![a, after, limit],
-                    ),
-                    Within::All => numbers(
-                        "SELECT number FROM subscriptions WHERE number > ?1 ORDER BY number LIMIT ?2",
-                        params![after, limit],
-                    ),
-                }
-            }
-            ("Category", _) => Ok(crate::store::candidates::categories_after(after, limit)),
-            _ => Ok(Vec::new()),
-        }
+        pages::candidates(self, ty, ledger, within, after, limit)
     }
 
     fn ping(&self) -> Result<(), StoreError> {
@@ -684,59 +491,18 @@ impl Conn for Connection {
     }
 
     fn dump(&self, table: &Table, offset: i64, limit: i64) -> Result<Vec<Vec<Cell>>, StoreError> {
-        use rusqlite::types::ValueRef;
-        let mut st = self.prepare(&table.select_sql("?"))?;
-        let mut rows = st.query(params![limit, offset])?;
-        let mut out = Vec::new();
-        while let Some(r) = rows.next()? {
-            let mut cells = Vec::with_capacity(table.columns.len());
-            for i in 0..table.columns.len() {
-                cells.push(match r.get_ref(i)? {
-                    ValueRef::Null => Cell::Null,
-                    ValueRef::Integer(n) => Cell::Int(n),
-                    ValueRef::Text(t) => Cell::Text(String::from_utf8_lossy(t).into_owned()),
-                    other => {
-                        return Err(StoreError::Corrupt(format!(
-                            "`{}.{}` holds a {:?}",
-                            table.name,
-                            table.columns[i],
-                            other.data_type()
-                        )));
-                    }
-                });
-            }
-            out.push(cells);
-        }
-        Ok(out)
+        copy::dump(self, table, offset, limit)
     }
 
     fn load(&self, table: &Table, rows: &[Vec<Cell>]) -> Result<(), StoreError> {
-        use rusqlite::types::Value as V;
-        let mut st = self.prepare_cached(&table.insert_sql("?"))?;
-        for row in rows {
-            let values: Vec<V> = row
-                .iter()
-                .map(|c| match c {
-                    Cell::Null => V::Null,
-                    Cell::Int(n) => V::Integer(*n),
-                    Cell::Text(t) => V::Text(t.clone()),
-                })
-                .collect();
-            st.execute(rusqlite::params_from_iter(values))?;
-        }
-        Ok(())
+        copy::load(self, table, rows)
     }
 
     fn after_load(&self) -> Result<(), StoreError> {
-        // AUTOINCREMENT keys already continue after the largest inserted.
-        Ok(())
+        copy::after_load(self)
     }
 
     fn count_rows(&self, table: &Table) -> Result<i64, StoreError> {
-        Ok(self.query_row(
-            &format!("SELECT COUNT(*) FROM {} WHERE {}", table.name, table.only),
-            [],
-            |r| r.get(0),
-        )?)
+        copy::count_rows(self, table)
     }
 }

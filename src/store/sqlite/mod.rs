@@ -7,6 +7,9 @@
 //! connections. One process owns the file: for several nodes, use PostgreSQL.
 
 mod conn;
+mod copy;
+mod facts;
+mod pages;
 
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, Weak, mpsc};

@@ -25,7 +25,7 @@ pub struct Shape {
 
 impl Shape {
     /// Cedar entities per tenant: account, tenant, 2 subscriptions, users, operators.
-    pub fn entities_per_tenant(&self) -> usize {
+    pub(crate) fn entities_per_tenant(&self) -> usize {
         4 + self.users + self.operators
     }
 

@@ -13,11 +13,11 @@ use cedar_policy::Entities;
 use crate::policy::{PackError, PolicyPack, Problem};
 
 /// The notice kind whose policy ends the trial (R2).
-pub const TRIAL: &str = "trial";
+pub(crate) const TRIAL: &str = "trial";
 /// The notice kind whose policy locks a tenant for late payment (R8).
-pub const PAYMENT: &str = "payment_overdue";
+pub(crate) const PAYMENT: &str = "payment_overdue";
 /// The codes of the pack's catalogue that word R9's reasons.
-pub const REASONS: [&str; 3] = [
+pub(crate) const REASONS: [&str; 3] = [
     "reconciliation_no_record",
     "reconciliation_idle",
     "reconciliation_licence",
@@ -71,7 +71,7 @@ fn check_ledger_notices(pack: &PolicyPack) -> Result<(), PackError> {
 
 /// Refuses a pack that marks entity types `@source("ledger")` the ledger cannot
 /// build, or whose schema does not fit the entities the ledger builds.
-pub fn check_types(pack: &PolicyPack) -> Result<(), PackError> {
+pub(crate) fn check_types(pack: &PolicyPack) -> Result<(), PackError> {
     let known: HashSet<&str> = crate::facts::TYPES.into_iter().collect();
     let mut problems = Vec::new();
     for t in &pack.ledger_types {

@@ -17,7 +17,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 /// How many entries may wait for the writer before new ones are dropped.
-pub const DEFAULT_CAPACITY: usize = 65_536;
+pub(crate) const DEFAULT_CAPACITY: usize = 65_536;
 
 /// One logged decision.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -46,7 +46,7 @@ pub struct Entry {
 }
 
 /// How many recent decisions `serve` keeps in memory by default.
-pub const DEFAULT_RECENT: usize = 1_000;
+pub(crate) const DEFAULT_RECENT: usize = 1_000;
 
 /// Where entries go.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -120,7 +120,7 @@ impl DecisionLog {
     }
 
     /// The latest decisions recorded, newest first (a copy).
-    pub fn recent(&self) -> Vec<Entry> {
+    pub(crate) fn recent(&self) -> Vec<Entry> {
         self.recent
             .list
             .lock()

@@ -16,11 +16,11 @@ use cedar_policy::{Entity, EntityId, EntityTypeName, EntityUid};
 use cedar_policy_core::ast::{Entity as CoreEntity, EntityUID, PartialValue, Value};
 use smol_str::SmolStr;
 
-use crate::store::rows::{CATEGORIES, Level, OperatorRow, RoleRow, Seats, TenantFacts, UserRow};
+use crate::store::rows::{CATEGORIES, Level, OperatorRow, Seats, TenantFacts, UserRow};
 use crate::store::{Conn, StoreError, scope};
 
 /// The entity types the ledger can build.
-pub const TYPES: [&str; 6] = [
+pub(crate) const TYPES: [&str; 6] = [
     "Account",
     "Tenant",
     "Subscription",
@@ -132,7 +132,7 @@ fn tenant_core(f: &TenantFacts) -> CoreEntity {
 }
 
 /// The Tenant entity: its facts as the policies read them.
-pub fn tenant_entity(f: &TenantFacts) -> Result<Entity, StoreError> {
+pub(crate) fn tenant_entity(f: &TenantFacts) -> Result<Entity, StoreError> {
     Ok(Entity::from(tenant_core(f)))
 }
 
@@ -193,15 +193,6 @@ fn user_core(u: &UserRow, role: Value, account: Option<&str>) -> CoreEntity {
     )
 }
 
-/// The User entity (`account`: its tenant's account).
-pub fn user_entity(u: &UserRow, role: Option<&RoleRow>, account: Option<&str>) -> Result<Entity, StoreError> {
-    Ok(Entity::from(user_core(
-        u,
-        role_value(&u.role, role.map(|r| &r.levels)),
-        account,
-    )))
-}
-
 fn operator_core(o: &OperatorRow, account: Option<&str>) -> CoreEntity {
     let mut attrs = vec![
         ("number", string(&o.number)),
@@ -222,11 +213,6 @@ fn operator_core(o: &OperatorRow, account: Option<&str>) -> CoreEntity {
         &[uid("Tenant", &o.tenant_id)],
         &indirect,
     )
-}
-
-/// The Operator entity (`account`: its tenant's account).
-pub fn operator_entity(o: &OperatorRow, account: Option<&str>) -> Result<Entity, StoreError> {
-    Ok(Entity::from(operator_core(o, account)))
 }
 
 fn in_tenant(tenant: &str, account: Option<&str>) -> Vec<EntityUid> {

@@ -83,7 +83,7 @@ pub fn check(pack: &PolicyPack, json: &Value) -> Result<Vec<Row>, ImportError> {
 
 /// An error with every cause under it and its help, as one line: Cedar's
 /// top-level messages ("error during entity deserialization") say little alone.
-pub fn cause_chain(e: &(dyn miette::Diagnostic + 'static)) -> String {
+pub(crate) fn cause_chain(e: &(dyn miette::Diagnostic + 'static)) -> String {
     let mut parts: Vec<String> = vec![e.to_string()];
     let mut next = std::error::Error::source(e);
     while let Some(cause) = next {
@@ -144,7 +144,7 @@ pub fn element_lines(text: &str) -> Vec<usize> {
 }
 
 /// Stores checked rows (replacing entities with the same key) in one write.
-pub fn store_rows(tx: &mut Tx<'_>, rows: &[Row]) -> Result<usize, StoreError> {
+pub(crate) fn store_rows(tx: &mut Tx<'_>, rows: &[Row]) -> Result<usize, StoreError> {
     for r in rows {
         tx.put_entity(&r.ty, &r.id, &r.json)?;
     }
@@ -152,7 +152,7 @@ pub fn store_rows(tx: &mut Tx<'_>, rows: &[Row]) -> Result<usize, StoreError> {
 }
 
 /// Checks and stores, for the CLI.
-pub fn import_blocking(store: &Store, pack: &PolicyPack, json: &Value) -> Result<usize, ImportError> {
+pub(crate) fn import_blocking(store: &Store, pack: &PolicyPack, json: &Value) -> Result<usize, ImportError> {
     let rows = check(pack, json)?;
     store.write_blocking(move |tx| store_rows(tx, &rows).map_err(ImportError::from))
 }

@@ -23,7 +23,7 @@ use crate::time::{self, DAY};
 const HORIZON: i64 = 3650 * DAY;
 
 /// The action named in tenant-level probes (notice conditions read only `context`).
-pub fn probe_action() -> EntityUid {
+pub(crate) fn probe_action() -> EntityUid {
     static ACTION: std::sync::OnceLock<EntityUid> = std::sync::OnceLock::new();
     ACTION
         .get_or_init(|| {
@@ -60,7 +60,7 @@ pub struct RuleTimes {
 
 impl RuleTimes {
     /// The notice shown at `now`, if any.
-    pub fn notice_at(&self, rule: &NoticeRule, now: i64) -> Option<Notice> {
+    pub(crate) fn notice_at(&self, rule: &NoticeRule, now: i64) -> Option<Notice> {
         let armed = self.armed_from.is_some_and(|t| t <= now);
         let applies_from = self.applies_from?;
         if !armed || applies_from <= now {
@@ -78,7 +78,7 @@ impl RuleTimes {
 }
 
 /// What the probes evaluate against: the slice and a context maker.
-pub struct Probe<'a> {
+pub(crate) struct Probe<'a> {
     pub entities: &'a Entities,
     pub principal: EntityUid,
     pub action: EntityUid,
@@ -151,7 +151,7 @@ struct TenantTimes {
 }
 
 /// Caches notice times per tenant.
-pub struct NoticeCache {
+pub(crate) struct NoticeCache {
     cache: quick_cache::sync::Cache<String, Arc<TenantTimes>>,
 }
 
@@ -164,7 +164,7 @@ impl Default for NoticeCache {
 }
 
 /// How the cache may tell a cached entry is still good.
-pub struct Freshness {
+pub(crate) struct Freshness {
     /// The counter cell of the tenant's scope.
     pub generation: Arc<std::sync::atomic::AtomicU64>,
     /// The change counter read before the tenant was read.

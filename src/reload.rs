@@ -18,7 +18,7 @@ use crate::policy::{PackError, PolicyPack, Problem};
 
 /// What a reload did.
 #[derive(Debug, Clone, Serialize, PartialEq, Eq, utoipa::ToSchema)]
-pub struct Reloaded {
+pub(crate) struct Reloaded {
     /// The revision serving now.
     pub revision: String,
     /// The revision that served before.
@@ -29,7 +29,7 @@ pub struct Reloaded {
 
 /// Why a reload was refused; the previous pack keeps serving.
 #[derive(Debug, thiserror::Error)]
-pub enum ReloadError {
+pub(crate) enum ReloadError {
     #[error("the service runs the built-in licensing pack; start it with `--policies DIR` to reload")]
     Embedded,
     #[error("the new policies were refused; the previous ones keep serving:\n{0}")]
@@ -58,7 +58,7 @@ pub struct Refused {
 }
 
 /// Reloads the engine's pack from its directory.
-pub struct Reloader {
+pub(crate) struct Reloader {
     engine: Arc<Engine>,
     dir: Option<PathBuf>,
     /// One reload at a time.
@@ -186,7 +186,7 @@ impl Reloader {
 
     /// Reloads on SIGHUP.
     #[cfg(unix)]
-    pub fn on_sighup(self: &Arc<Self>) {
+    pub(crate) fn on_sighup(self: &Arc<Self>) {
         let me = self.clone();
         tokio::spawn(async move {
             let Ok(mut hup) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup()) else {

@@ -22,10 +22,10 @@ use crate::store::candidates::Within;
 /// Results per page when the request names no `page.limit`.
 pub const DEFAULT_LIMIT: usize = 100;
 /// The largest `page.limit` taken.
-pub const MAX_LIMIT: usize = 1000;
+pub(crate) const MAX_LIMIT: usize = 1000;
 /// The most candidates one request evaluates before it answers with what it
 /// found and a cursor: bounds the time of a search whose matches are rare.
-pub const MAX_EXAMINED: usize = 5000;
+pub(crate) const MAX_EXAMINED: usize = 5000;
 /// Candidates read from the store at a time.
 const BATCH: usize = 256;
 

@@ -48,7 +48,7 @@ pub fn embedded_pack() -> Result<PolicyPack, PackError> {
 }
 
 /// Loads the pack at `dir`; the embedded licensing pack if `dir` is `None`.
-pub fn load_pack(dir: Option<&Path>) -> Result<PolicyPack, PackError> {
+pub(crate) fn load_pack(dir: Option<&Path>) -> Result<PolicyPack, PackError> {
     match dir {
         Some(d) => PolicyPack::load(d),
         None => embedded_pack(),
@@ -56,7 +56,7 @@ pub fn load_pack(dir: Option<&Path>) -> Result<PolicyPack, PackError> {
 }
 
 /// A random admin token, for a newcomer who did not choose one.
-pub fn generate_token() -> String {
+pub(crate) fn generate_token() -> String {
     let mut bytes = [0u8; 24];
     if getrandom::fill(&mut bytes).is_err() {
         // No OS randomness: fall back on a ULID's (still unguessable enough for a
@@ -299,7 +299,7 @@ async fn serve_connections(
 }
 
 /// How often the subscription-end sweep runs.
-pub const SWEEP_EVERY: std::time::Duration = std::time::Duration::from_secs(60);
+pub(crate) const SWEEP_EVERY: std::time::Duration = std::time::Duration::from_secs(60);
 
 /// Reconciles, every [`SWEEP_EVERY`], the tenants whose subscriptions ended
 /// since the last sweep (capacity drops when a term ends, R9).
@@ -324,7 +324,7 @@ async fn sweep_forever(state: AppState) {
 }
 
 /// Resolves on Ctrl-C or SIGTERM.
-pub async fn shutdown_signal() {
+pub(crate) async fn shutdown_signal() {
     let ctrl_c = async {
         let _ = tokio::signal::ctrl_c().await;
     };

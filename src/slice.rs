@@ -7,7 +7,7 @@
 //! million. Built entities are cached and dropped as soon as a committed write
 //! touches their tenant (or a subscription starts or ends).
 
-use std::collections::{HashSet, VecDeque};
+use std::collections::VecDeque;
 use std::sync::Arc;
 
 use cedar_policy::{Entities, Entity, EntityUid, EvalResult};
@@ -48,7 +48,7 @@ pub struct Cached {
 
 impl Cached {
     /// Until when this entity's facts hold without any write.
-    pub fn valid_until(&self) -> Option<i64> {
+    pub(crate) fn valid_until(&self) -> Option<i64> {
         self.valid_until
     }
 
@@ -58,7 +58,7 @@ impl Cached {
     }
 
     /// The change counter read before its rows were read.
-    pub fn built_at(&self) -> u64 {
+    pub(crate) fn built_at(&self) -> u64 {
         self.built_at
     }
 
@@ -69,14 +69,14 @@ impl Cached {
 
     /// Whether nothing changed its scope since it was built, and `now` is
     /// within the time its facts hold.
-    pub fn fresh_at(&self, now: i64) -> bool {
+    pub(crate) fn fresh_at(&self, now: i64) -> bool {
         self.generation.load(std::sync::atomic::Ordering::SeqCst) <= self.built_at
             && now >= self.valid_from
             && self.valid_until.is_none_or(|u| now < u)
     }
 
     /// Whether the entity holds attribute `name`.
-    pub fn has_attr(&self, name: &str) -> bool {
+    pub(crate) fn has_attr(&self, name: &str) -> bool {
         self.shared.get(name).is_some()
     }
 
@@ -156,7 +156,7 @@ fn attribute_refs(entity: &Entity) -> Vec<EntityUid> {
 
 /// Why a slice could not be built.
 #[derive(Debug, thiserror::Error)]
-pub enum SliceError {
+pub(crate) enum SliceError {
     #[error(transparent)]
     Store(#[from] StoreError),
     /// Request properties that Cedar refused for this entity type.
@@ -182,7 +182,7 @@ pub enum Source<'a> {
 /// A slice assembled for one (principal, action, resource), kept to be reused
 /// while every entity in it is fresh.
 #[derive(Debug)]
-pub struct SliceHit {
+pub(crate) struct SliceHit {
     pub entities: Arc<Entities>,
     pub principal: Option<Arc<Cached>>,
     pub resource: Option<Arc<Cached>>,
@@ -198,10 +198,10 @@ impl SliceHit {
 }
 
 /// (principal, action, resource).
-pub type SliceKey = (EntityUid, EntityUid, EntityUid);
+pub(crate) type SliceKey = (EntityUid, EntityUid, EntityUid);
 
 /// Builds slices; holds the entity cache and the slice cache.
-pub struct Slicer {
+pub(crate) struct Slicer {
     cache: quick_cache::sync::Cache<EntityUid, Arc<Cached>>,
     /// Assembled slices. They share their entities with the entity cache, but
     /// keep them alive after the entity cache evicts them (`cargo bench --bench
@@ -239,13 +239,8 @@ impl Slicer {
         (self.cache.len(), self.slices.len())
     }
 
-    /// Whether this slicer caches at all.
-    pub fn enabled(&self) -> bool {
-        self.enabled
-    }
-
     /// The slice cached for `key`, if every entity in it is still fresh at `now`.
-    pub fn cached_slice(&self, key: &SliceKey, now: i64) -> Option<Arc<SliceHit>> {
+    pub(crate) fn cached_slice(&self, key: &SliceKey, now: i64) -> Option<Arc<SliceHit>> {
         if !self.enabled {
             return None;
         }
@@ -259,7 +254,12 @@ impl Slicer {
     }
 
     /// Starts a slice for one decision at `now`.
-    pub fn begin<'a>(&'a self, pack: &'a PolicyPack, source: Source<'a>, now: i64) -> SliceBuilder<'a> {
+    pub(crate) fn begin<'a>(
+        &'a self,
+        pack: &'a PolicyPack,
+        source: Source<'a>,
+        now: i64,
+    ) -> SliceBuilder<'a> {
         SliceBuilder {
             slicer: self,
             pack,
@@ -273,7 +273,7 @@ impl Slicer {
 }
 
 /// A slice being assembled: roots first, then [`SliceBuilder::finish`].
-pub struct SliceBuilder<'a> {
+pub(crate) struct SliceBuilder<'a> {
     slicer: &'a Slicer,
     pack: &'a PolicyPack,
     source: Source<'a>,
@@ -289,7 +289,7 @@ pub struct SliceBuilder<'a> {
 impl<'a> SliceBuilder<'a> {
     /// Adds a root entity (depth 0) by its stored state; returns it, or `None`
     /// when it is not stored.
-    pub fn root(&mut self, uid: &EntityUid) -> Result<Option<Arc<Cached>>, SliceError> {
+    pub(crate) fn root(&mut self, uid: &EntityUid) -> Result<Option<Arc<Cached>>, SliceError> {
         let found = self.fetch(uid)?;
         self.put(uid, found.clone());
         self.queue.push_back((uid.clone(), 0));
@@ -305,7 +305,7 @@ impl<'a> SliceBuilder<'a> {
     /// attributes (overlay), only add those it lacks (a property it holds is
     /// refused, named by `path`), or nothing (the ledger owns them: a stored
     /// entity is taken as stored; an unstored one is unknown).
-    pub fn root_with(
+    pub(crate) fn root_with(
         &mut self,
         uid: &EntityUid,
         props: &Map<String, Value>,
@@ -366,14 +366,9 @@ impl<'a> SliceBuilder<'a> {
         Ok(built)
     }
 
-    /// Whether `uid` is already in the slice.
-    pub fn contains(&self, uid: &EntityUid) -> bool {
-        self.get(uid).is_some_and(Option::is_some)
-    }
-
     /// [`SliceBuilder::finish`], remembering the slice under `key` (when it is
     /// made of cached entities) for the next request with the same triple.
-    pub fn finish_and_remember(
+    pub(crate) fn finish_and_remember(
         self,
         action: Option<&Arc<CoreEntity>>,
         key: Option<SliceKey>,
@@ -398,12 +393,6 @@ impl<'a> SliceBuilder<'a> {
             );
         }
         Ok(entities)
-    }
-
-    /// Expands the roots to the pack's entity level and returns the entities,
-    /// with `action` (and its groups) added.
-    pub fn finish(self, action: Option<&Arc<CoreEntity>>) -> Result<Entities, SliceError> {
-        self.assemble(action).map(|(e, _)| e)
     }
 
     fn assemble(
@@ -550,9 +539,4 @@ impl<'a> SliceBuilder<'a> {
         }
         Ok(built)
     }
-}
-
-/// The set of entity uids an `Entities` holds, for tests and explain.
-pub fn uids(entities: &Entities) -> HashSet<String> {
-    entities.iter().map(|e| e.uid().to_string()).collect()
 }

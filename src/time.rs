@@ -7,7 +7,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicI64, Ordering};
 
 /// Seconds in a day, the unit notices count in.
-pub const DAY: i64 = 86_400;
+pub(crate) const DAY: i64 = 86_400;
 
 /// Parses an RFC 3339 timestamp (`2026-01-31T09:00:00Z`, offsets allowed) into Unix seconds.
 pub fn parse(s: &str) -> Result<i64, String> {
@@ -53,16 +53,9 @@ pub fn format(secs: i64) -> String {
 
 /// Serde helpers for `Option<i64>` seconds written as RFC 3339 strings.
 pub mod rfc3339_opt {
-    use serde::{Deserialize, Deserializer, Serializer};
+    use serde::{Deserialize, Deserializer};
 
-    pub fn serialize<S: Serializer>(v: &Option<i64>, s: S) -> Result<S::Ok, S::Error> {
-        match v {
-            Some(secs) => s.serialize_str(&super::format(*secs)),
-            None => s.serialize_none(),
-        }
-    }
-
-    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Option<i64>, D::Error> {
+    pub(crate) fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Option<i64>, D::Error> {
         let v: Option<String> = Option::deserialize(d)?;
         v.map(|s| super::parse(&s).map_err(serde::de::Error::custom))
             .transpose()
@@ -71,13 +64,9 @@ pub mod rfc3339_opt {
 
 /// Serde helpers for `i64` seconds written as RFC 3339 strings.
 pub mod rfc3339 {
-    use serde::{Deserialize, Deserializer, Serializer};
+    use serde::{Deserialize, Deserializer};
 
-    pub fn serialize<S: Serializer>(v: &i64, s: S) -> Result<S::Ok, S::Error> {
-        s.serialize_str(&super::format(*v))
-    }
-
-    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<i64, D::Error> {
+    pub(crate) fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<i64, D::Error> {
         let s = String::deserialize(d)?;
         super::parse(&s).map_err(serde::de::Error::custom)
     }

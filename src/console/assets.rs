@@ -17,7 +17,7 @@ pub async fn css() -> impl IntoResponse {
     )
 }
 
-pub async fn js() -> impl IntoResponse {
+pub(crate) async fn js() -> impl IntoResponse {
     (
         [
             (header::CONTENT_TYPE, "text/javascript; charset=utf-8"),

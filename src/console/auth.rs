@@ -20,7 +20,7 @@ use super::text::Lang;
 use crate::http::AppState;
 
 /// The session cookie's name.
-pub const COOKIE: &str = "turnstile_console";
+pub(crate) const COOKIE: &str = "turnstile_console";
 /// The language cookie's name.
 const LANG_COOKIE: &str = "turnstile_lang";
 /// How long a session lasts.
@@ -111,7 +111,7 @@ fn cookie<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
 }
 
 /// The language asked: the language cookie, else the browser's, else English.
-pub fn lang_of(headers: &HeaderMap) -> Lang {
+pub(crate) fn lang_of(headers: &HeaderMap) -> Lang {
     cookie(headers, LANG_COOKIE)
         .and_then(Lang::parse)
         .or_else(|| {
@@ -195,12 +195,12 @@ impl FromRequestParts<AppState> for Session {
 }
 
 #[derive(Deserialize)]
-pub struct Next {
+pub(crate) struct Next {
     next: Option<String>,
 }
 
 /// `GET /console/login`.
-pub async fn login_page(headers: HeaderMap, Query(q): Query<Next>) -> Response {
+pub(crate) async fn login_page(headers: HeaderMap, Query(q): Query<Next>) -> Response {
     login_form(lang_of(&headers), q.next.as_deref(), false)
 }
 
@@ -228,7 +228,7 @@ fn login_form(lang: Lang, next: Option<&str>, wrong: bool) -> Response {
 }
 
 #[derive(Deserialize)]
-pub struct Login {
+pub(crate) struct Login {
     token: String,
     next: Option<String>,
 }
@@ -255,13 +255,13 @@ pub async fn login(State(state): State<AppState>, headers: HeaderMap, Form(form)
 }
 
 #[derive(Deserialize)]
-pub struct CsrfOnly {
+pub(crate) struct CsrfOnly {
     #[serde(default)]
     csrf: String,
 }
 
 /// `POST /console/logout`: forgets the session in this browser.
-pub async fn logout(session: Session, Form(form): Form<CsrfOnly>) -> Response {
+pub(crate) async fn logout(session: Session, Form(form): Form<CsrfOnly>) -> Response {
     if let Some(refused) = session.forged(&form.csrf) {
         return refused;
     }
@@ -274,7 +274,7 @@ pub async fn logout(session: Session, Form(form): Form<CsrfOnly>) -> Response {
 }
 
 #[derive(Deserialize)]
-pub struct Back {
+pub(crate) struct Back {
     back: Option<String>,
 }
 

@@ -11,7 +11,7 @@ use crate::ledger::views::SeatView;
 
 /// Which navigation entry is the current page.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Nav {
+pub(crate) enum Nav {
     Tenants,
     Playground,
     Policies,
@@ -85,7 +85,7 @@ pub fn page(session: &Session, title: &str, nav: Nav, body: Markup) -> Html<Stri
 }
 
 /// A page without navigation (the login form).
-pub fn bare(lang: Lang, title: &str, body: Markup) -> Html<String> {
+pub(crate) fn bare(lang: Lang, title: &str, body: Markup) -> Html<String> {
     Html(
         html! {
             (DOCTYPE)
@@ -104,7 +104,7 @@ pub fn bare(lang: Lang, title: &str, body: Markup) -> Html<String> {
 }
 
 /// Seats of one kind as a bar: used of total, the rest free.
-pub fn seat_bar(lang: Lang, label: &str, seats: Option<&SeatView>) -> Markup {
+pub(crate) fn seat_bar(lang: Lang, label: &str, seats: Option<&SeatView>) -> Markup {
     html! {
         div.seats {
             div.label { (label) }
@@ -136,12 +136,12 @@ pub fn when(rfc3339: &str) -> String {
 }
 
 /// An optional date, or a dash.
-pub fn when_opt(rfc3339: Option<&str>) -> String {
+pub(crate) fn when_opt(rfc3339: Option<&str>) -> String {
     rfc3339.map_or_else(|| "—".to_string(), when)
 }
 
 /// Yes or no, in the page's language.
-pub fn yes_no(lang: Lang, b: bool) -> Markup {
+pub(crate) fn yes_no(lang: Lang, b: bool) -> Markup {
     html! {
         @if b { span.badge.ok { (lang.t("yes")) } } @else { span.badge.off { (lang.t("no")) } }
     }

@@ -18,7 +18,7 @@ use crate::http::AppState;
 const ROWS: usize = 200;
 
 #[derive(Deserialize, Default)]
-pub struct Filter {
+pub(crate) struct Filter {
     /// `allow`, `deny` or empty for both.
     #[serde(default)]
     decision: String,

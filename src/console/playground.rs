@@ -21,7 +21,7 @@ use crate::store::candidates::Within;
 
 /// The playground's fields, as the form sends them.
 #[derive(Deserialize, Default, Debug)]
-pub struct Params {
+pub(crate) struct Params {
     #[serde(default)]
     pub subject_type: String,
     #[serde(default)]
@@ -44,7 +44,7 @@ pub struct Params {
 
 impl Params {
     /// The playground link that asks `request` (an AuthZEN evaluation request).
-    pub fn link(request: &Value) -> String {
+    pub(crate) fn link(request: &Value) -> String {
         let text = |v: &Value| v.as_str().unwrap_or_default().to_string();
         let json_of = |v: &Value| match v {
             Value::Object(m) if !m.is_empty() => v.to_string(),
@@ -273,7 +273,7 @@ fn curl(state: &AppState, base: &str, request: &Value) -> String {
 }
 
 #[derive(Deserialize)]
-pub struct Complete {
+pub(crate) struct Complete {
     #[serde(rename = "type", default)]
     ty: String,
     #[serde(default)]

@@ -198,7 +198,7 @@ fn flips_table(lang: Lang, flips: &[crate::replay::Flip]) -> Markup {
 }
 
 #[derive(Deserialize)]
-pub struct ImpactForm {
+pub(crate) struct ImpactForm {
     #[serde(default)]
     csrf: String,
     file: String,

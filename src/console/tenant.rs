@@ -19,7 +19,7 @@ use crate::ledger::LedgerError;
 use crate::ledger::inputs::{ByOnly, NewOperator, NumberInput, OperatorChange};
 
 /// Users and operators a page shows.
-pub const PAGE: usize = 50;
+pub(crate) const PAGE: usize = 50;
 
 /// A path segment, percent-encoded.
 pub fn encode(segment: &str) -> String {
@@ -41,7 +41,7 @@ pub fn shown<T>(state: &AppState, lang: Lang, r: Result<T, LedgerError>) -> Resu
 }
 
 #[derive(Deserialize, Default)]
-pub struct Params {
+pub(crate) struct Params {
     #[serde(default)]
     users_after: String,
     #[serde(default)]
@@ -337,7 +337,7 @@ async fn after<T>(
 }
 
 #[derive(Deserialize)]
-pub struct Csrf {
+pub(crate) struct Csrf {
     #[serde(default)]
     csrf: String,
 }
@@ -357,7 +357,7 @@ pub async fn pay(
 }
 
 #[derive(Deserialize)]
-pub struct LicenseForm {
+pub(crate) struct LicenseForm {
     #[serde(default)]
     csrf: String,
     assign: bool,
@@ -384,14 +384,14 @@ pub async fn license(
 }
 
 #[derive(Deserialize)]
-pub struct ActiveForm {
+pub(crate) struct ActiveForm {
     #[serde(default)]
     csrf: String,
     active: bool,
 }
 
 /// `POST .../operators/{operator}/active`: deactivates or reactivates it.
-pub async fn operator_active(
+pub(crate) async fn operator_active(
     session: Session,
     State(state): State<AppState>,
     Path((tenant, operator)): Path<(String, String)>,
@@ -414,7 +414,7 @@ pub async fn operator_active(
 }
 
 #[derive(Deserialize)]
-pub struct OperatorForm {
+pub(crate) struct OperatorForm {
     #[serde(default)]
     csrf: String,
     id: String,

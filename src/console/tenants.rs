@@ -13,10 +13,10 @@ use crate::http::AppState;
 use crate::ledger::browse::TenantSummary;
 
 /// Tenants a page shows.
-pub const PAGE: usize = 25;
+pub(crate) const PAGE: usize = 25;
 
 #[derive(Deserialize, Default)]
-pub struct Params {
+pub(crate) struct Params {
     #[serde(default)]
     q: String,
     #[serde(default)]
@@ -92,7 +92,7 @@ fn row(state: &AppState, lang: Lang, t: &TenantSummary) -> Markup {
 
 /// The tenant's state: trial (and until when) or provisioned, and locked
 /// when a notice policy's forbid is in force (its own message as title).
-pub fn state_badges(state: &AppState, lang: Lang, t: &TenantSummary) -> Markup {
+pub(crate) fn state_badges(state: &AppState, lang: Lang, t: &TenantSummary) -> Markup {
     let pack = state.engine().pack();
     html! {
         @if t.tenant.state == "trial" {

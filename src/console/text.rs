@@ -10,7 +10,7 @@ pub enum Lang {
 
 impl Lang {
     /// Every language, in the order the switch shows them.
-    pub const ALL: [Lang; 2] = [Lang::En, Lang::Fr];
+    pub(crate) const ALL: [Lang; 2] = [Lang::En, Lang::Fr];
 
     pub fn code(self) -> &'static str {
         match self {
@@ -36,7 +36,7 @@ impl Lang {
     }
 
     /// The first language of an `Accept-Language` header the console speaks.
-    pub fn from_accept(header: &str) -> Option<Lang> {
+    pub(crate) fn from_accept(header: &str) -> Option<Lang> {
         header
             .split(',')
             .filter_map(|part| part.split(';').next())
@@ -46,7 +46,7 @@ impl Lang {
 
     /// A text of the pack's (a policy's message, a notice) in this language,
     /// else in English, else in any.
-    pub fn pick(self, m: &crate::policy::Messages) -> &str {
+    pub(crate) fn pick(self, m: &crate::policy::Messages) -> &str {
         m.get(self.code())
             .or_else(|| m.get("en"))
             .or_else(|| m.0.values().next().map(String::as_str))
@@ -67,7 +67,7 @@ impl Lang {
 }
 
 /// `(key, English, French)`.
-pub const TEXTS: &[(&str, &str, &str)] = &[
+pub(crate) const TEXTS: &[(&str, &str, &str)] = &[
     ("product", "turnstile console", "console turnstile"),
     ("nav_tenants", "Tenants", "Clients"),
     ("nav_playground", "Decision playground", "Banc d'essai"),

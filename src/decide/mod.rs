@@ -94,18 +94,18 @@ impl Engine {
     }
 
     /// How stale (ms) the data may be before decisions are refused.
-    pub fn max_staleness_ms(&self) -> u64 {
+    pub(crate) fn max_staleness_ms(&self) -> u64 {
         self.max_staleness_ms.load(std::sync::atomic::Ordering::Relaxed)
     }
 
     /// Names this node in the decision log. Only the first call takes effect.
-    pub fn set_node(&self, node: &str) {
+    pub(crate) fn set_node(&self, node: &str) {
         let _ = self.node.set(node.to_string());
     }
 
     /// Refuses decisions (503) once the store has not confirmed its data
     /// current for longer than `max` (PostgreSQL nodes; SQLite is always current).
-    pub fn set_max_staleness(&self, max: std::time::Duration) {
+    pub(crate) fn set_max_staleness(&self, max: std::time::Duration) {
         let ms = u64::try_from(max.as_millis()).unwrap_or(u64::MAX);
         self.max_staleness_ms
             .store(ms, std::sync::atomic::Ordering::Relaxed);
@@ -177,7 +177,7 @@ impl Engine {
 
     /// Serves `pack` from now on, if the ledger can serve it; otherwise keeps the
     /// current one and returns the problems.
-    pub fn swap(&self, pack: PolicyPack) -> Result<Arc<PolicyPack>, PackError> {
+    pub(crate) fn swap(&self, pack: PolicyPack) -> Result<Arc<PolicyPack>, PackError> {
         crate::contract::check_types(&pack)?;
         let pack = Arc::new(pack);
         self.pack.store(pack.clone());
@@ -193,7 +193,7 @@ impl Engine {
 
     /// Decides `q` from cached entities alone, or returns `None` when the
     /// database is needed: a cheap decision can then run on an async worker.
-    pub fn decide_in_memory(&self, q: &Query) -> Option<Result<Decision, DecideError>> {
+    pub(crate) fn decide_in_memory(&self, q: &Query) -> Option<Result<Decision, DecideError>> {
         match self.decide_from(q, Source::Memory(&self.store)) {
             Err(DecideError::NeedsIo) => None,
             other => Some(other),
@@ -212,7 +212,7 @@ impl Engine {
 
     /// Decides `q` inside a write transaction, on the rows as the transaction
     /// sees them: a ledger change and its policy check are one transaction.
-    pub fn decide_in_tx(
+    pub(crate) fn decide_in_tx(
         &self,
         conn: &dyn crate::store::Conn,
         now: i64,
@@ -226,7 +226,7 @@ impl Engine {
     }
 
     /// Decides `q` with a given pack, source and time (replay, explain, tests).
-    pub fn decide_with(
+    pub(crate) fn decide_with(
         &self,
         pack: &PolicyPack,
         source: Source<'_>,
@@ -480,7 +480,7 @@ impl Engine {
     }
 
     /// The notices the tenant of `p` sees at `now` (for explain, uncached).
-    pub fn notices_of(&self, pack: &PolicyPack, p: &Ready, now: i64) -> Vec<Notice> {
+    pub(crate) fn notices_of(&self, pack: &PolicyPack, p: &Ready, now: i64) -> Vec<Notice> {
         match &p.tenant {
             Some(t) => self.notices_for(pack, p, t, now, false),
             None => Vec::new(),
@@ -523,24 +523,5 @@ impl Engine {
             valid_until: tenant.cached.valid_until(),
         });
         self.notices.times(pack, &tenant.id, probe, now, freshness)
-    }
-
-    /// The notice times of every rule for the tenant of `q` (whose subject or
-    /// resource belongs to one), as seen at `now` through `source`.
-    pub fn tenant_rule_times(
-        &self,
-        source: Source<'_>,
-        now: i64,
-        q: &Query,
-    ) -> Result<Option<Vec<RuleTimes>>, DecideError> {
-        let pack = self.pack.load();
-        let cached = matches!(source, Source::Store(_) | Source::Memory(_));
-        match self.prepare(&pack, source, now, q)? {
-            Prepared::Ready(p) => Ok(p
-                .tenant
-                .as_ref()
-                .map(|t| self.rule_times(&pack, &p, t, now, cached))),
-            Prepared::Unknown(_) => Ok(None),
-        }
     }
 }

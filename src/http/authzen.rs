@@ -20,7 +20,7 @@ use super::openapi::{
 use crate::decide::{ActionTarget, Decision, Query, Target};
 
 /// The most evaluations one batch may carry.
-pub const MAX_BATCH: usize = 1000;
+pub(crate) const MAX_BATCH: usize = 1000;
 
 /// `GET /.well-known/authzen-configuration`
 #[utoipa::path(
@@ -328,7 +328,7 @@ pub(super) fn properties(
 }
 
 /// A decision as AuthZEN answers it.
-pub fn decision_json(d: &Decision, id: &str, with_context: bool) -> Value {
+pub(crate) fn decision_json(d: &Decision, id: &str, with_context: bool) -> Value {
     let mut out = json!({ "decision": d.allowed });
     if with_context {
         out["context"] = decision_context(d, id);
@@ -337,7 +337,7 @@ pub fn decision_json(d: &Decision, id: &str, with_context: bool) -> Value {
 }
 
 /// The `context` of an answer: why, in the policies' own words.
-pub fn decision_context(d: &Decision, id: &str) -> Value {
+pub(crate) fn decision_context(d: &Decision, id: &str) -> Value {
     let mut ctx = json!({
         "decision_id": id,
         "reasons": d.reasons,

@@ -32,7 +32,7 @@ use crate::import::{self, ImportError};
         (status = 500, response = Internal),
     ),
 )]
-pub async fn put(
+pub(crate) async fn put(
     State(state): State<AppState>,
     Json(body): Json<Value>,
 ) -> Result<axum::Json<Value>, ApiError> {

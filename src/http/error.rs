@@ -62,7 +62,7 @@ pub enum ApiError {
 }
 
 impl ApiError {
-    pub fn bad_request(message: impl Into<String>) -> Self {
+    pub(crate) fn bad_request(message: impl Into<String>) -> Self {
         ApiError::BadRequest {
             code: "invalid_request",
             message: message.into(),
@@ -79,7 +79,7 @@ impl ApiError {
         }
     }
 
-    pub fn unprocessable(code: &'static str, message: impl Into<String>) -> Self {
+    pub(crate) fn unprocessable(code: &'static str, message: impl Into<String>) -> Self {
         ApiError::Unprocessable {
             code,
             message: message.into(),
@@ -88,7 +88,7 @@ impl ApiError {
         }
     }
 
-    pub fn conflict(code: &'static str, message: impl Into<String>) -> Self {
+    pub(crate) fn conflict(code: &'static str, message: impl Into<String>) -> Self {
         ApiError::Conflict {
             code,
             message: message.into(),
@@ -253,13 +253,13 @@ impl From<tokio::task::JoinError> for ApiError {
 /// The body of every error answer, as [`ApiError`] writes it (the OpenAPI
 /// document's schema; a test below keeps the two in step).
 #[derive(serde::Serialize, utoipa::ToSchema)]
-pub struct ErrorBody {
+pub(crate) struct ErrorBody {
     pub error: ErrorDetail,
 }
 
 /// What went wrong.
 #[derive(serde::Serialize, utoipa::ToSchema)]
-pub struct ErrorDetail {
+pub(crate) struct ErrorDetail {
     /// A stable code: `invalid_request`, `invalid_field`, `empty_body`,
     /// `malformed_json`, `unsupported_content_type` (400); `unauthorized` (401);
     /// the refusing policy's `@code`, else `not_permitted` (403); `not_found`

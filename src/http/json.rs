@@ -147,7 +147,7 @@ impl<'de> serde::de::Visitor<'de> for UniqueKeys {
 }
 
 /// Turns a parsed JSON value into `T`, naming where it went wrong.
-pub fn from_value<T: DeserializeOwned>(value: Value) -> Result<T, ApiError> {
+pub(crate) fn from_value<T: DeserializeOwned>(value: Value) -> Result<T, ApiError> {
     let path_err = |e: serde_path_to_error::Error<serde_json::Error>| {
         let path = e.path().to_string();
         let inner = e.into_inner().to_string();
@@ -171,7 +171,7 @@ pub fn from_value<T: DeserializeOwned>(value: Value) -> Result<T, ApiError> {
 /// A JSON object body parsed into `T`. serde also fills a struct from an array,
 /// field by field in order (`["acme", "Acme"]` as `{id, name}`): bodies that are
 /// records must be objects.
-pub struct JsonObject<T>(pub T);
+pub(crate) struct JsonObject<T>(pub T);
 
 impl<S, T> FromRequest<S> for JsonObject<T>
 where

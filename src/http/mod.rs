@@ -30,7 +30,7 @@ use crate::decide::{Decision, Engine, Query};
 use error::ApiError;
 
 /// The header AuthZEN clients send and expect back.
-pub static REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
+pub(crate) static REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 
 /// What every handler shares; cheap to clone.
 #[derive(Clone)]
@@ -102,7 +102,7 @@ impl AppState {
     }
 
     /// The same state waiting at most `wait` for a `Turnstile-Min-Revision`.
-    pub fn with_revision_wait(self, wait: std::time::Duration) -> Self {
+    pub(crate) fn with_revision_wait(self, wait: std::time::Duration) -> Self {
         self.edit(|inner| inner.revision_wait = wait)
     }
 
@@ -126,7 +126,7 @@ impl AppState {
     }
 
     /// Whether decisions ask for a PEP token.
-    pub fn decisions_need_token(&self) -> bool {
+    pub(crate) fn decisions_need_token(&self) -> bool {
         !self.inner.decision_token_hashes.is_empty()
     }
 
@@ -151,7 +151,7 @@ impl AppState {
         &self.inner.engine
     }
 
-    pub fn reloader(&self) -> &Arc<crate::reload::Reloader> {
+    pub(crate) fn reloader(&self) -> &Arc<crate::reload::Reloader> {
         &self.inner.reloader
     }
 
@@ -212,7 +212,7 @@ impl AppState {
     }
 
     /// The base URL this service is reached at.
-    pub fn public_url(&self, headers: &HeaderMap) -> String {
+    pub(crate) fn public_url(&self, headers: &HeaderMap) -> String {
         if let Some(u) = &self.inner.public_url {
             return u.clone();
         }
@@ -262,16 +262,16 @@ fn bearer_hash(headers: &HeaderMap) -> Option<[u8; 32]> {
 }
 
 /// The header a write answers with: the data revision it committed.
-pub static REVISION: HeaderName = HeaderName::from_static("turnstile-revision");
+pub(crate) static REVISION: HeaderName = HeaderName::from_static("turnstile-revision");
 /// The header a decision may carry: evaluate on data at least this fresh.
-pub static MIN_REVISION: HeaderName = HeaderName::from_static("turnstile-min-revision");
+pub(crate) static MIN_REVISION: HeaderName = HeaderName::from_static("turnstile-min-revision");
 
 /// At most this many request headers (more: 431, in JSON).
-pub const MAX_HEADERS: usize = 100;
+pub(crate) const MAX_HEADERS: usize = 100;
 /// At most this many bytes of header names and values in all.
-pub const MAX_HEADER_BYTES: usize = 64 * 1024;
+pub(crate) const MAX_HEADER_BYTES: usize = 64 * 1024;
 /// At most this many bytes in one header value.
-pub const MAX_HEADER_VALUE: usize = 16 * 1024;
+pub(crate) const MAX_HEADER_VALUE: usize = 16 * 1024;
 
 /// The HTTP API alone (no console): what the scenario runner drives.
 pub fn app(state: AppState) -> Router {
@@ -283,7 +283,7 @@ pub fn app(state: AppState) -> Router {
 /// with `routes!`, which takes the path and method from the handler's
 /// `#[utoipa::path]` and adds its documentation to the OpenAPI document served
 /// at `GET /openapi.json`.
-pub fn app_with(state: AppState, pages: Router<AppState>) -> Router {
+pub(crate) fn app_with(state: AppState, pages: Router<AppState>) -> Router {
     let admin = OpenApiRouter::default()
         .merge(ledger_api::routes())
         .routes(routes!(entities::list, entities::put))

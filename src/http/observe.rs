@@ -111,7 +111,7 @@ pub async fn metrics(axum::extract::State(state): axum::extract::State<super::Ap
 /// Times every request and records it under its matched route (never the raw
 /// path, whose ids would explode the label set), inside a span carrying the
 /// route and the request id.
-pub async fn track(req: Request, next: Next) -> Response {
+pub(crate) async fn track(req: Request, next: Next) -> Response {
     use tracing::Instrument;
     let started = Instant::now();
     let route = req

@@ -25,11 +25,11 @@ use crate::notice::Notice;
 use crate::policy::Messages;
 
 /// The security scheme of the admin routes (ledger, entities, explain, reload).
-pub const ADMIN_TOKEN: &str = "admin_token";
+pub(crate) const ADMIN_TOKEN: &str = "admin_token";
 
 /// The security scheme of decision and search routes, when the service is
 /// started with `--decision-token` (optional otherwise).
-pub const DECISION_TOKEN: &str = "decision_token";
+pub(crate) const DECISION_TOKEN: &str = "decision_token";
 
 /// What the document holds besides its paths.
 #[derive(OpenApi)]
@@ -67,7 +67,7 @@ pub const DECISION_TOKEN: &str = "decision_token";
     ),
     modifiers(&AdminTokenScheme),
 )]
-pub struct ApiDoc;
+pub(crate) struct ApiDoc;
 
 /// Adds the admin bearer-token scheme the admin routes name.
 struct AdminTokenScheme;
@@ -102,7 +102,7 @@ impl Modify for AdminTokenScheme {
 }
 
 /// The document, as [`super::app`] assembled it.
-pub type Document = Arc<utoipa::openapi::OpenApi>;
+pub(crate) type Document = Arc<utoipa::openapi::OpenApi>;
 
 /// `GET /openapi.json`: this document.
 #[utoipa::path(
@@ -169,7 +169,7 @@ pub struct Action {
 
 /// `POST /access/v1/evaluation`. Unknown fields are ignored.
 #[derive(Serialize, ToSchema)]
-pub struct EvaluationRequest {
+pub(crate) struct EvaluationRequest {
     pub subject: Subject,
     pub action: Action,
     pub resource: Resource,
@@ -181,7 +181,7 @@ pub struct EvaluationRequest {
 
 /// `POST /v1/explain`: an evaluation request, and when to explain it.
 #[derive(Serialize, ToSchema)]
-pub struct ExplainRequest {
+pub(crate) struct ExplainRequest {
     pub subject: Subject,
     pub action: Action,
     pub resource: Resource,
@@ -234,7 +234,7 @@ pub struct DecisionContext {
 /// objects, never merged). Without `evaluations` (or with an empty array) the
 /// request is a single evaluation and gets a single decision.
 #[derive(Serialize, ToSchema)]
-pub struct EvaluationsRequest {
+pub(crate) struct EvaluationsRequest {
     pub subject: Option<Subject>,
     pub action: Option<Action>,
     pub resource: Option<Resource>,
@@ -248,7 +248,7 @@ pub struct EvaluationsRequest {
 
 /// One evaluation of a batch: what it lacks comes from the top level.
 #[derive(Serialize, ToSchema)]
-pub struct BatchItem {
+pub(crate) struct BatchItem {
     pub subject: Option<Subject>,
     pub action: Option<Action>,
     pub resource: Option<Resource>,
@@ -258,7 +258,7 @@ pub struct BatchItem {
 
 /// How a batch runs.
 #[derive(Serialize, ToSchema)]
-pub struct EvaluationsOptions {
+pub(crate) struct EvaluationsOptions {
     /// `execute_all` by default.
     pub evaluations_semantic: Option<EvaluationsSemantic>,
     /// Whether each item's decision carries its `context` (default `false`).
@@ -338,7 +338,7 @@ pub struct Discovery {
 
 /// The searched-for entity: its `type`; an `id`, if sent, is ignored.
 #[derive(Serialize, ToSchema)]
-pub struct SearchedEntity {
+pub(crate) struct SearchedEntity {
     /// The Cedar entity type searched; an unknown type gives no results.
     #[serde(rename = "type")]
     #[schema(min_length = 1)]
@@ -365,7 +365,7 @@ fn page_limit() -> utoipa::openapi::Object {
 
 /// Paging: how many results at most, and where to go on.
 #[derive(Serialize, ToSchema)]
-pub struct PageRequest {
+pub(crate) struct PageRequest {
     /// At most this many results (default 100); more than 1000 gives 1000.
     #[schema(schema_with = page_limit)]
     pub limit: Option<u32>,
@@ -375,7 +375,7 @@ pub struct PageRequest {
 
 /// Where the next page starts.
 #[derive(Serialize, ToSchema)]
-pub struct PageResponse {
+pub(crate) struct PageResponse {
     /// Opaque; `""` on the last page.
     pub next_token: String,
     /// Results in this page.
@@ -385,7 +385,7 @@ pub struct PageResponse {
 /// `POST /access/v1/search/subject`: which subjects of a type may do the action
 /// on the resource.
 #[derive(Serialize, ToSchema)]
-pub struct SubjectSearchRequest {
+pub(crate) struct SubjectSearchRequest {
     pub subject: SearchedEntity,
     pub action: Action,
     pub resource: Resource,
@@ -397,7 +397,7 @@ pub struct SubjectSearchRequest {
 /// `POST /access/v1/search/resource`: which resources of a type the subject may
 /// do the action on.
 #[derive(Serialize, ToSchema)]
-pub struct ResourceSearchRequest {
+pub(crate) struct ResourceSearchRequest {
     pub subject: Subject,
     pub action: Action,
     pub resource: SearchedEntity,
@@ -409,7 +409,7 @@ pub struct ResourceSearchRequest {
 /// `POST /access/v1/search/action`: which actions the subject may do on the
 /// resource (any `action` sent is ignored).
 #[derive(Serialize, ToSchema)]
-pub struct ActionSearchRequest {
+pub(crate) struct ActionSearchRequest {
     pub subject: Subject,
     pub resource: Resource,
     #[schema(value_type = Option<Object>)]
@@ -419,7 +419,7 @@ pub struct ActionSearchRequest {
 
 /// One entity found.
 #[derive(Serialize, ToSchema)]
-pub struct FoundEntity {
+pub(crate) struct FoundEntity {
     #[serde(rename = "type")]
     pub ty: String,
     pub id: String,
@@ -427,20 +427,20 @@ pub struct FoundEntity {
 
 /// One action found.
 #[derive(Serialize, ToSchema)]
-pub struct FoundAction {
+pub(crate) struct FoundAction {
     pub name: String,
 }
 
 /// Subjects or resources the same evaluation would allow, in id order.
 #[derive(Serialize, ToSchema)]
-pub struct EntitySearchResponse {
+pub(crate) struct EntitySearchResponse {
     pub results: Vec<FoundEntity>,
     pub page: PageResponse,
 }
 
 /// Actions the same evaluation would allow, in name order.
 #[derive(Serialize, ToSchema)]
-pub struct ActionSearchResponse {
+pub(crate) struct ActionSearchResponse {
     pub results: Vec<FoundAction>,
     pub page: PageResponse,
 }
@@ -449,7 +449,7 @@ pub struct ActionSearchResponse {
 
 /// The process answers.
 #[derive(Serialize, ToSchema)]
-pub struct Live {
+pub(crate) struct Live {
     /// Always `live`.
     #[schema(example = "live")]
     pub status: String,
@@ -512,7 +512,7 @@ pub struct StoreStatus {
 
 /// A Cedar entity in Cedar's own entity JSON format.
 #[derive(Serialize, ToSchema)]
-pub struct CedarEntity {
+pub(crate) struct CedarEntity {
     /// `{"type", "id"}` (or Cedar's `{"__entity": {"type", "id"}}`).
     pub uid: EntityUid,
     /// The entity's attributes, as the schema declares them.
@@ -525,7 +525,7 @@ pub struct CedarEntity {
 
 /// A Cedar entity reference.
 #[derive(Serialize, ToSchema)]
-pub struct EntityUid {
+pub(crate) struct EntityUid {
     #[serde(rename = "type")]
     pub ty: String,
     pub id: String,
@@ -533,7 +533,7 @@ pub struct EntityUid {
 
 /// What `PUT /v1/entities` stored.
 #[derive(Serialize, ToSchema)]
-pub struct EntitiesStored {
+pub(crate) struct EntitiesStored {
     /// How many entities were upserted.
     pub stored: usize,
     /// The data revision after the write.
@@ -542,7 +542,7 @@ pub struct EntitiesStored {
 
 /// One page of `GET /v1/entities`, sorted by type then id.
 #[derive(Serialize, ToSchema)]
-pub struct EntityPage {
+pub(crate) struct EntityPage {
     pub entities: Vec<CedarEntity>,
     /// Where the next page starts (pass both as query parameters); `null` on
     /// the last page.
@@ -552,14 +552,14 @@ pub struct EntityPage {
 
 /// Where a page of entities ends.
 #[derive(Serialize, ToSchema)]
-pub struct EntityCursor {
+pub(crate) struct EntityCursor {
     pub after_type: String,
     pub after_id: String,
 }
 
 /// "At least one of" rules `#[derive(ToSchema)]` cannot state; applied to the
 /// assembled document (route schemas are merged after `ApiDoc`'s modifiers run).
-pub struct AtLeastOne;
+pub(crate) struct AtLeastOne;
 
 impl utoipa::Modify for AtLeastOne {
     fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {

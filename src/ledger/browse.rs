@@ -11,7 +11,7 @@ use crate::store::candidates::Within;
 use crate::store::rows::TenantFacts;
 
 /// The most items a page holds.
-pub const MAX_PAGE: usize = 200;
+pub(crate) const MAX_PAGE: usize = 200;
 
 /// One page: its items and the cursor of the next page, if there is one.
 #[derive(Debug)]
@@ -36,7 +36,7 @@ impl<T> Page<T> {
 
 /// A tenant as a list shows it: its state, seats and notices.
 #[derive(Debug)]
-pub struct TenantSummary {
+pub(crate) struct TenantSummary {
     pub tenant: TenantView,
     pub seats: SeatsView,
     /// The notices its users see now (countdowns).
@@ -44,22 +44,14 @@ pub struct TenantSummary {
     /// The notice policies whose forbid is in force now (the tenant is
     /// locked out by them), by policy id.
     pub in_force: Vec<String>,
-    /// How many subscriptions it has (in any state).
-    pub subscriptions: usize,
 }
 
-fn summary(
-    pack: &crate::policy::PolicyPack,
-    f: &TenantFacts,
-    subscriptions: usize,
-    now: i64,
-) -> TenantSummary {
+fn summary(pack: &crate::policy::PolicyPack, f: &TenantFacts, now: i64) -> TenantSummary {
     TenantSummary {
         tenant: TenantView::new(f, status::trial_ends_at(pack, f)),
         seats: SeatsView::from(f),
         notices: status::notices(pack, f, now),
         in_force: status::in_force(pack, f, now),
-        subscriptions,
     }
 }
 
@@ -70,7 +62,7 @@ fn clamp(limit: usize) -> usize {
 impl Ledger {
     /// Tenants whose id or name holds `text` (every one when empty), in id
     /// order after `after`, with their state.
-    pub async fn browse_tenants(
+    pub(crate) async fn browse_tenants(
         &self,
         text: String,
         after: String,
@@ -84,8 +76,7 @@ impl Ledger {
             let mut items = Vec::with_capacity(rows.len());
             for row in rows {
                 if let Some(f) = conn.tenant_facts(&row.id, now)? {
-                    let subs = conn.subscriptions_of_tenant(&row.id)?.len();
-                    items.push(summary(&pack, &f, subs, now));
+                    items.push(summary(&pack, &f, now));
                 }
             }
             Ok(Page::of(items, limit, |s| s.tenant.id.clone()))
@@ -94,20 +85,19 @@ impl Ledger {
     }
 
     /// One tenant with its state, seats and notices.
-    pub async fn tenant_summary(&self, id: String) -> Result<TenantSummary, LedgerError> {
+    pub(crate) async fn tenant_summary(&self, id: String) -> Result<TenantSummary, LedgerError> {
         let engine = self.engine().clone();
         self.read(move |conn, now| {
             let f = conn
                 .tenant_facts(&id, now)?
                 .ok_or_else(|| LedgerError::NotFound(format!("tenant `{id}`")))?;
-            let subs = conn.subscriptions_of_tenant(&id)?.len();
-            Ok(summary(&engine.pack(), &f, subs, now))
+            Ok(summary(&engine.pack(), &f, now))
         })
         .await
     }
 
     /// A tenant's operators in id order after `after`.
-    pub async fn browse_operators(
+    pub(crate) async fn browse_operators(
         &self,
         tenant: String,
         after: String,
@@ -132,7 +122,7 @@ impl Ledger {
     }
 
     /// A tenant's users in id order after `after`.
-    pub async fn browse_users(
+    pub(crate) async fn browse_users(
         &self,
         tenant: String,
         after: String,

@@ -82,7 +82,7 @@ pub struct SubscriptionChange {
 /// `POST /v1/tenants/{tenant}/roles`.
 #[derive(Debug, Clone, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
-pub struct NewRole {
+pub(crate) struct NewRole {
     #[schema(value_type = super::views::names::Id)]
     pub name: String,
     /// A level per category (`production_orders`, `production_records`,
@@ -109,7 +109,7 @@ pub struct NewUser {
 /// `PATCH /v1/users/{user}`: give `active`, `role` or both (R6 cascade, R10).
 #[derive(Debug, Clone, Default, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
-pub struct UserChange {
+pub(crate) struct UserChange {
     #[serde(default)]
     pub active: Option<bool>,
     #[serde(default)]
@@ -285,7 +285,7 @@ pub struct NewOperator {
 /// `PATCH /v1/operators/{operator}`: re-activation takes a seat (R5).
 #[derive(Debug, Clone, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
-pub struct OperatorChange {
+pub(crate) struct OperatorChange {
     pub active: bool,
     /// The user on whose behalf the change is made (the Cedar principal);
     /// else the tenant's account.
@@ -385,7 +385,7 @@ pub fn kind(field: &str, v: &str) -> Result<SeatKind, LedgerError> {
     })
 }
 
-pub fn positive(field: &str, v: i64) -> Result<i64, LedgerError> {
+pub(crate) fn positive(field: &str, v: i64) -> Result<i64, LedgerError> {
     if v <= 0 || v > 1_000_000 {
         return Err(LedgerError::invalid(
             field,

@@ -68,7 +68,7 @@ impl LedgerError {
         }
     }
 
-    pub fn conflict(code: &'static str, field: Option<&str>, message: impl Into<String>) -> Self {
+    pub(crate) fn conflict(code: &'static str, field: Option<&str>, message: impl Into<String>) -> Self {
         LedgerError::Conflict {
             code,
             field: field.map(str::to_string),
@@ -103,7 +103,7 @@ impl Ledger {
 
 /// Who acts: a user of the product (`by`), or the account from outside it.
 #[derive(Debug, Clone)]
-pub enum Actor {
+pub(crate) enum Actor {
     User(String),
     Account(String),
     Operator(String),

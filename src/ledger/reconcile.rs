@@ -80,7 +80,7 @@ fn number_cmp(a: &str, b: &str) -> Ordering {
 
 /// The order in which surplus seat operators go: no production record first
 /// (earliest created, then lowest number), then oldest latest record first.
-pub fn deactivation_order(a: &OperatorRow, b: &OperatorRow) -> Ordering {
+pub(crate) fn deactivation_order(a: &OperatorRow, b: &OperatorRow) -> Ordering {
     let tie = || {
         a.created_at
             .cmp(&b.created_at)

@@ -59,7 +59,7 @@ pub fn notices(pack: &PolicyPack, facts: &TenantFacts, now: i64) -> Vec<Notice> 
 /// The ids of the notice policies that apply to the tenant at `now`: the
 /// forbids they announced are in force (a trial over, a tenant locked for
 /// late payment, in the licensing pack).
-pub fn in_force(pack: &PolicyPack, facts: &TenantFacts, now: i64) -> Vec<String> {
+pub(crate) fn in_force(pack: &PolicyPack, facts: &TenantFacts, now: i64) -> Vec<String> {
     probe_times(pack, facts, None, now)
         .into_iter()
         .filter(|(_, t)| t.applies_from.is_some_and(|a| a <= now))
@@ -70,7 +70,7 @@ pub fn in_force(pack: &PolicyPack, facts: &TenantFacts, now: i64) -> Vec<String>
 /// When the trial ends (or ended): the instant the trial policy starts to apply,
 /// looking from the tenant's creation. `None` once provisioned or if the pack
 /// has no trial policy.
-pub fn trial_ends_at(pack: &PolicyPack, facts: &TenantFacts) -> Option<i64> {
+pub(crate) fn trial_ends_at(pack: &PolicyPack, facts: &TenantFacts) -> Option<i64> {
     if facts.tenant.hub.is_some() {
         return None;
     }
@@ -83,7 +83,7 @@ pub fn trial_ends_at(pack: &PolicyPack, facts: &TenantFacts) -> Option<i64> {
 /// A subscription's state at `now`: `overdue` or `locked` while a due payment
 /// is missing (locked once the payment policy applies to it alone), else
 /// `ended` after its term, else `active`.
-pub fn subscription_state(
+pub(crate) fn subscription_state(
     pack: &PolicyPack,
     facts: &TenantFacts,
     s: &SubscriptionRow,

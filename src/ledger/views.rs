@@ -128,7 +128,7 @@ impl SubscriptionView {
 
 /// A role: a permission level per category (R4).
 #[derive(Debug, Serialize, ToSchema)]
-pub struct RoleView {
+pub(crate) struct RoleView {
     pub name: String,
     /// `admin`, `manager` and `viewer` are built in, for every tenant.
     pub builtin: bool,

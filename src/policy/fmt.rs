@@ -11,7 +11,7 @@ pub fn format(text: &str) -> Result<String, String> {
 
 /// One file's result.
 #[derive(Debug)]
-pub struct Formatted {
+pub(crate) struct Formatted {
     pub path: PathBuf,
     /// Whether formatting changes it.
     pub changed: bool,
@@ -19,7 +19,7 @@ pub struct Formatted {
 }
 
 /// Formats every `*.cedar` file in `dir`; writes them unless `check`.
-pub fn format_dir(dir: &Path, check: bool) -> std::io::Result<Vec<Formatted>> {
+pub(crate) fn format_dir(dir: &Path, check: bool) -> std::io::Result<Vec<Formatted>> {
     let mut paths: Vec<PathBuf> = std::fs::read_dir(dir)?
         .flatten()
         .map(|e| e.path())

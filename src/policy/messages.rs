@@ -16,7 +16,10 @@ pub struct Messages(pub BTreeMap<String, String>);
 
 impl Messages {
     /// Collects every annotation named `{prefix}_{lang}`.
-    pub fn from_annotations<'a>(prefix: &str, annotations: impl Iterator<Item = (&'a str, &'a str)>) -> Self {
+    pub(crate) fn from_annotations<'a>(
+        prefix: &str,
+        annotations: impl Iterator<Item = (&'a str, &'a str)>,
+    ) -> Self {
         let prefix = format!("{prefix}_");
         Self(
             annotations
@@ -62,7 +65,7 @@ impl Messages {
     }
 
     /// Fills `{days_left}` placeholders in every language.
-    pub fn fill_days(&self, days_left: i64) -> Self {
+    pub(crate) fn fill_days(&self, days_left: i64) -> Self {
         Self(
             self.0
                 .iter()
@@ -74,7 +77,7 @@ impl Messages {
 
 /// Replaces `{days_left}` with the number, and `{days_left|one|many}` with the
 /// number followed by the form the language uses for it.
-pub fn fill_days(lang: &str, template: &str, days: i64) -> String {
+pub(crate) fn fill_days(lang: &str, template: &str, days: i64) -> String {
     let mut out = String::with_capacity(template.len() + 8);
     let mut rest = template;
     while let Some(start) = rest.find("{days_left") {

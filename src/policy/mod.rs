@@ -22,7 +22,7 @@ pub use messages::Messages;
 pub use schema_info::SchemaInfo;
 
 /// The deepest entity level the slicer will load (`principal.a.b.c` is level 3).
-pub const MAX_LEVEL: u32 = 4;
+pub(crate) const MAX_LEVEL: u32 = 4;
 
 /// The name of the schema file in a pack directory.
 pub const SCHEMA_FILE: &str = "schema.cedarschema";
@@ -158,13 +158,13 @@ impl PolicyPack {
 
     /// The policies that can apply to `action`, or `None` for an action the schema
     /// does not declare.
-    pub fn policies_for(&self, action: &EntityUid) -> Option<&PolicySet> {
+    pub(crate) fn policies_for(&self, action: &EntityUid) -> Option<&PolicySet> {
         self.by_action.get(action)
     }
 
     /// The policies that can apply to `action` with a principal of type
     /// `principal` and a resource of type `resource`.
-    pub fn policies_for_request(
+    pub(crate) fn policies_for_request(
         &self,
         action: &EntityUid,
         principal: &str,
@@ -178,7 +178,7 @@ impl PolicyPack {
     }
 
     /// The action entity, with its groups as parents, for `action`.
-    pub fn action_entity(&self, action: &EntityUid) -> Option<&Arc<cedar_policy_core::ast::Entity>> {
+    pub(crate) fn action_entity(&self, action: &EntityUid) -> Option<&Arc<cedar_policy_core::ast::Entity>> {
         self.action_entities.get(action)
     }
 
@@ -190,7 +190,7 @@ impl PolicyPack {
     }
 
     /// The message of the first policy among `ids` that carries one.
-    pub fn message_of<'a>(&'a self, ids: &'a [String]) -> Option<(&'a str, &'a PolicyMeta)> {
+    pub(crate) fn message_of<'a>(&'a self, ids: &'a [String]) -> Option<(&'a str, &'a PolicyMeta)> {
         ids.iter().find_map(|id| {
             let meta = self.meta.get(id)?;
             (!meta.messages.is_empty()).then_some((id.as_str(), meta))
@@ -215,7 +215,7 @@ impl PolicyPack {
     }
 
     /// What request properties may do to an entity of type `ty`.
-    pub fn property_mode(&self, ty: &str) -> PropertyMode {
+    pub(crate) fn property_mode(&self, ty: &str) -> PropertyMode {
         self.property_modes
             .get(ty)
             .copied()

@@ -59,7 +59,7 @@ pub struct SchemaInfo {
 
 impl SchemaInfo {
     /// Reads a schema written in the Cedar schema syntax.
-    pub fn from_cedarschema(text: &str) -> Result<Self, String> {
+    pub(crate) fn from_cedarschema(text: &str) -> Result<Self, String> {
         let (json, _) =
             cedar_policy::schema_str_to_json_with_resolved_types(text).map_err(|e| e.to_string())?;
         Ok(Self::from_json(&json))
@@ -253,7 +253,7 @@ fn strings(v: Option<&Value>) -> Vec<String> {
 /// Keeps the keys of `value` that `record` declares, checking each against its
 /// type, and writes entity references and extension values the way Cedar's JSON
 /// format spells them. `path` names the object in error messages.
-pub fn filter_record(
+pub(crate) fn filter_record(
     record: &RecordTy,
     value: &Map<String, Value>,
     path: &str,

@@ -159,7 +159,7 @@ pub(super) fn shown(env: &Env) -> String {
 /// A scenario file that replays a counterexample: one `cedar` step expecting
 /// what the invariant demands, so `turnstile test` fails on it until the
 /// policies are fixed, and guards the fix afterwards.
-pub fn scenario_yaml(verdict: &Verdict) -> Option<String> {
+pub(crate) fn scenario_yaml(verdict: &Verdict) -> Option<String> {
     let c = verdict.counterexample.as_ref()?;
     let now = c
         .context
@@ -198,7 +198,7 @@ pub fn scenario_yaml(verdict: &Verdict) -> Option<String> {
 }
 
 /// The file name a counterexample scenario is written to.
-pub fn scenario_file_name(verdict: &Verdict) -> String {
+pub(crate) fn scenario_file_name(verdict: &Verdict) -> String {
     let safe: String = verdict
         .id
         .chars()

@@ -13,7 +13,7 @@ pub(super) struct InvariantsFile {
 
 /// A pack's invariants and what they assume of the data.
 #[derive(Debug, Clone, Default)]
-pub struct Invariants {
+pub(crate) struct Invariants {
     /// A Cedar condition every proof assumes: what the data can be (the
     /// ranges the ledger keeps times and counts in). Requests outside it are
     /// not considered, by invariants and comparisons alike.
@@ -94,7 +94,7 @@ static EMPTY_SHAPE: Shape = Shape {
 
 /// Reads an invariants file and checks it against `pack`: one form per
 /// invariant, unique ids, and only actions and types the schema declares.
-pub fn read_invariants(path: &Path, pack: &PolicyPack) -> Result<Invariants, String> {
+pub(crate) fn read_invariants(path: &Path, pack: &PolicyPack) -> Result<Invariants, String> {
     let text = std::fs::read_to_string(path).map_err(|e| format!("cannot read `{}`: {e}", path.display()))?;
     let file: InvariantsFile = serde_yaml_ng::from_str(&text)
         .map_err(|e| format!("`{}` is not a valid invariants file: {e}", path.display()))?;

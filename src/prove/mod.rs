@@ -54,10 +54,10 @@ use serde_json::{Value, json};
 use crate::policy::{Messages, PolicyPack};
 
 /// Where a pack keeps its invariants, in its directory.
-pub const INVARIANTS_FILE: &str = "invariants.yaml";
+pub(crate) const INVARIANTS_FILE: &str = "invariants.yaml";
 
 /// How to get a solver, said whenever there is none.
-pub const INSTALL_HINT: &str = "`turnstile prove` needs the cvc5 SMT solver: install it (Debian or Ubuntu: `apt-get install cvc5`; others: https://cvc5.github.io/downloads.html) or set CVC5 to the path of its executable";
+pub(crate) const INSTALL_HINT: &str = "`turnstile prove` needs the cvc5 SMT solver: install it (Debian or Ubuntu: `apt-get install cvc5`; others: https://cvc5.github.io/downloads.html) or set CVC5 to the path of its executable";
 
 /// The solver executable: `CVC5` if set, else `cvc5` on the `PATH`.
 pub fn solver_path() -> Result<PathBuf, String> {
@@ -81,7 +81,7 @@ pub fn solver_path() -> Result<PathBuf, String> {
 }
 
 /// The solver's own version line, for reports.
-pub fn solver_version(path: &Path) -> String {
+pub(crate) fn solver_version(path: &Path) -> String {
     std::process::Command::new(path)
         .arg("--version")
         .output()

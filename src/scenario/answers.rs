@@ -30,7 +30,7 @@ pub fn recorded(outcome: &Outcome) -> Vec<Recorded> {
 }
 
 /// Reads the recorded answers of `file`, if it has any.
-pub fn read_answers(file: &Path) -> Result<Option<Vec<Recorded>>, String> {
+pub(crate) fn read_answers(file: &Path) -> Result<Option<Vec<Recorded>>, String> {
     let path = answers_path(file);
     match std::fs::read_to_string(&path) {
         Ok(text) => serde_yaml_ng::from_str(&text)
@@ -42,7 +42,7 @@ pub fn read_answers(file: &Path) -> Result<Option<Vec<Recorded>>, String> {
 }
 
 /// Writes the answers of `outcome` as the recorded ones.
-pub fn write_answers(outcome: &Outcome) -> Result<PathBuf, String> {
+pub(crate) fn write_answers(outcome: &Outcome) -> Result<PathBuf, String> {
     let path = answers_path(&outcome.file);
     let header = format!(
         "# The whole answers of `{}`, recorded by `turnstile test --accept`:\n# every run compares each step's answer with these. Do not edit by hand.\n",
@@ -63,7 +63,7 @@ pub fn write_answers(outcome: &Outcome) -> Result<PathBuf, String> {
 
 /// How the answers of a run differ from the recorded ones, per case
 /// (index, lines); empty when they are the same.
-pub fn answer_changes(outcome: &Outcome, recorded: &[Recorded]) -> Vec<(Option<usize>, Vec<String>)> {
+pub(crate) fn answer_changes(outcome: &Outcome, recorded: &[Recorded]) -> Vec<(Option<usize>, Vec<String>)> {
     let mut out = Vec::new();
     if recorded.len() != outcome.cases.len() {
         out.push((

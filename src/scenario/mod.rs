@@ -367,7 +367,7 @@ fn check_steps(scenario: &Scenario) -> Result<(), String> {
 
 /// Replaces `now+10d`-style times with RFC 3339 times relative to the file's
 /// top-level `now:` (line numbers are kept: each replacement stays on its line).
-pub fn resolve_relative_times(text: &str) -> Result<String, String> {
+pub(crate) fn resolve_relative_times(text: &str) -> Result<String, String> {
     if !text.contains("now+") && !text.contains("now-") {
         return Ok(text.to_string());
     }

@@ -160,7 +160,7 @@ pub(super) async fn clause_values(engine: &Arc<Engine>, step: &Step) -> Vec<(Str
 
 /// Explains the `evaluate` step of `path` whose name contains `case`, as the
 /// scenario's service decides it at that step (every earlier step has run).
-pub async fn explain_case(
+pub(crate) async fn explain_case(
     path: &Path,
     pack: PolicyPack,
     case: &str,

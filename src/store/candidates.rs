@@ -17,7 +17,7 @@ pub enum Within<'a> {
 }
 
 /// A subscription cursor: numbers sort as numbers (`""` is before all).
-pub fn number_cursor(after: &str) -> i64 {
+pub(crate) fn number_cursor(after: &str) -> i64 {
     if after.is_empty() {
         0
     } else {
@@ -26,7 +26,7 @@ pub fn number_cursor(after: &str) -> i64 {
 }
 
 /// The categories after `after`, in name order (they are not rows).
-pub fn categories_after(after: &str, limit: i64) -> Vec<String> {
+pub(crate) fn categories_after(after: &str, limit: i64) -> Vec<String> {
     let mut names: Vec<&str> = CATEGORIES.iter().copied().filter(|c| *c > after).collect();
     names.sort_unstable();
     names.truncate(usize::try_from(limit).unwrap_or(usize::MAX));

@@ -137,7 +137,7 @@ pub enum Cell {
 impl Table {
     /// `SELECT cols FROM t WHERE only ORDER BY order LIMIT ? OFFSET ?` in the
     /// dialect's placeholders (`?1` / `$1`).
-    pub fn select_sql(&self, placeholder: &str) -> String {
+    pub(crate) fn select_sql(&self, placeholder: &str) -> String {
         format!(
             "SELECT {} FROM {} WHERE {} ORDER BY {} LIMIT {p}1 OFFSET {p}2",
             self.columns.join(", "),
@@ -149,7 +149,7 @@ impl Table {
     }
 
     /// `INSERT INTO t (cols) VALUES (…)` in the dialect's placeholders.
-    pub fn insert_sql(&self, placeholder: &str) -> String {
+    pub(crate) fn insert_sql(&self, placeholder: &str) -> String {
         let values: Vec<String> = (1..=self.columns.len())
             .map(|i| format!("{placeholder}{i}"))
             .collect();

@@ -85,7 +85,7 @@ impl From<rusqlite::Error> for StoreError {
 impl StoreError {
     /// Whether the database could not be reached (as opposed to a refusal or a
     /// bug): the HTTP layer answers 503 for these.
-    pub fn is_unavailable(&self) -> bool {
+    pub(crate) fn is_unavailable(&self) -> bool {
         matches!(self, StoreError::Unavailable(_) | StoreError::Closed)
     }
 }
@@ -232,7 +232,7 @@ tokio::task_local! {
 
 /// Runs `f`, and answers with the highest data revision any write it made
 /// committed (0: none): what an HTTP answer reports to its caller.
-pub async fn track_revision<F: std::future::Future>(f: F) -> (F::Output, u64) {
+pub(crate) async fn track_revision<F: std::future::Future>(f: F) -> (F::Output, u64) {
     let cell = Arc::new(AtomicU64::new(0));
     let out = COMMITTED.scope(cell.clone(), f).await;
     (out, cell.load(Ordering::SeqCst))
@@ -285,7 +285,7 @@ impl Store {
     }
 
     /// Change counters for caches.
-    pub fn generations(&self) -> &Generations {
+    pub(crate) fn generations(&self) -> &Generations {
         &self.shared.generations
     }
 
@@ -306,7 +306,7 @@ impl Store {
 
     /// How long ago the database last confirmed this node's caches current,
     /// in milliseconds (0 on SQLite). Cheap: decisions ask it every time.
-    pub fn staleness_ms(&self) -> u64 {
+    pub(crate) fn staleness_ms(&self) -> u64 {
         match &*self.backend {
             Backend::Sqlite(_) => 0,
             Backend::Postgres(p) => p.staleness_ms(),
@@ -315,7 +315,11 @@ impl Store {
 
     /// Waits until this node has seen data revision `revision` (its caches
     /// know every change up to it), at most `timeout`. Blocking.
-    pub fn wait_for_revision(&self, revision: u64, timeout: std::time::Duration) -> Result<bool, StoreError> {
+    pub(crate) fn wait_for_revision(
+        &self,
+        revision: u64,
+        timeout: std::time::Duration,
+    ) -> Result<bool, StoreError> {
         if self.data_revision() >= revision {
             return Ok(true);
         }
@@ -355,7 +359,7 @@ impl Store {
 
     /// [`Store::write`], answering with the data revision the change committed
     /// (for read-your-writes across nodes).
-    pub async fn write_with_revision<T, E, F>(&self, f: F) -> Result<(T, u64), E>
+    pub(crate) async fn write_with_revision<T, E, F>(&self, f: F) -> Result<(T, u64), E>
     where
         F: FnOnce(&mut Tx<'_>) -> Result<T, E> + Send + 'static,
         T: Send + 'static,
@@ -420,7 +424,7 @@ impl Store {
     /// for it. Writes submitted afterwards fail with [`StoreError::Closed`].
     /// Whether this node can take ledger writes now (its writer is running):
     /// readiness asks it beside a read.
-    pub fn writable(&self) -> bool {
+    pub(crate) fn writable(&self) -> bool {
         match &*self.backend {
             Backend::Sqlite(s) => s.writable(),
             Backend::Postgres(p) => p.writable(),
@@ -465,7 +469,7 @@ impl Default for Options {
 }
 
 /// The host name and process id: unique enough among a deployment's nodes.
-pub fn default_node_id() -> String {
+pub(crate) fn default_node_id() -> String {
     let host = std::fs::read_to_string("/proc/sys/kernel/hostname")
         .ok()
         .map(|h| h.trim().to_string())

@@ -69,12 +69,7 @@ pub struct SubscriptionRow {
     pub created_at: i64,
 }
 
-impl SubscriptionRow {
-    /// Within its term at `now`: started and not ended.
-    pub fn in_term(&self, now: i64) -> bool {
-        self.starts_at <= now && now < self.ends_at
-    }
-}
+impl SubscriptionRow {}
 
 /// A permission level: none < view < edit < approve.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
@@ -87,7 +82,7 @@ pub enum Level {
 }
 
 /// The categories of the management interface.
-pub const CATEGORIES: [&str; 7] = [
+pub(crate) const CATEGORIES: [&str; 7] = [
     "production_orders",
     "production_records",
     "reports",
@@ -98,7 +93,7 @@ pub const CATEGORIES: [&str; 7] = [
 ];
 
 /// The built-in roles, which cannot be edited or shadowed.
-pub const BUILTIN_ROLES: [&str; 3] = ["admin", "manager", "viewer"];
+pub(crate) const BUILTIN_ROLES: [&str; 3] = ["admin", "manager", "viewer"];
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct RoleRow {
@@ -174,16 +169,16 @@ pub struct TenantFacts {
 }
 
 /// Whether `err` is a UNIQUE or PRIMARY KEY violation, on any backend.
-pub fn is_conflict(err: &StoreError) -> bool {
+pub(crate) fn is_conflict(err: &StoreError) -> bool {
     matches!(err, StoreError::Duplicate(_))
 }
 
 /// A user row, its tenant's account and its role's levels (JSON), as the
 /// entity builder reads them in one statement.
-pub type UserWithRole = (UserRow, Option<String>, Option<String>);
+pub(crate) type UserWithRole = (UserRow, Option<String>, Option<String>);
 
 /// Parses a role's levels as stored (JSON).
-pub fn parse_role(tenant_id: String, name: String, levels: &str) -> Result<RoleRow, StoreError> {
+pub(crate) fn parse_role(tenant_id: String, name: String, levels: &str) -> Result<RoleRow, StoreError> {
     let levels: BTreeMap<String, Level> = serde_json::from_str(levels)
         .map_err(|e| StoreError::Corrupt(format!("role `{name}` levels: {e}")))?;
     Ok(RoleRow {

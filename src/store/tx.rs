@@ -324,5 +324,5 @@ pub mod scope {
     pub fn account(id: &str) -> String {
         format!("a:{id}")
     }
-    pub const GENERIC: &str = "generic";
+    pub(crate) const GENERIC: &str = "generic";
 }

@@ -65,7 +65,7 @@ impl From<LedgerError> for ApiError {
 }
 
 /// A body that may be absent (then `T::default()`), else JSON like any other.
-pub struct OptionalJson<T>(pub T);
+pub(crate) struct OptionalJson<T>(pub T);
 
 impl<S, T> axum::extract::FromRequest<S> for OptionalJson<T>
 where

@@ -17,7 +17,7 @@ impl Ledger {
         .await
     }
 
-    pub async fn get_account(&self, id: String) -> Result<AccountView, LedgerError> {
+    pub(crate) async fn get_account(&self, id: String) -> Result<AccountView, LedgerError> {
         self.read(move |conn, _| {
             let a = conn
                 .account(&id)?
@@ -56,7 +56,7 @@ impl Ledger {
         .await
     }
 
-    pub async fn get_tenant(&self, id: String) -> Result<TenantView, LedgerError> {
+    pub(crate) async fn get_tenant(&self, id: String) -> Result<TenantView, LedgerError> {
         let engine = self.engine().clone();
         self.read(move |conn, now| {
             let f = facts(conn, &id, now)?;

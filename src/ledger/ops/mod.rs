@@ -35,7 +35,7 @@ pub struct HubCreated {
 
 /// `PATCH /v1/tenants/{tenant}/subscriptions/{number}` answers this.
 #[derive(Debug, Serialize, utoipa::ToSchema)]
-pub struct SubscriptionChanged {
+pub(crate) struct SubscriptionChanged {
     pub subscription: SubscriptionView,
     pub reconciliation: Plan,
 }

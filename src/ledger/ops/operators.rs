@@ -48,7 +48,7 @@ impl Ledger {
     }
 
     /// Activates (taking a seat, R5) or deactivates an operator.
-    pub async fn update_operator(
+    pub(crate) async fn update_operator(
         &self,
         id: String,
         input: OperatorChange,
@@ -188,7 +188,7 @@ impl Ledger {
         .await
     }
 
-    pub async fn list_operators(&self, tenant: String) -> Result<Vec<OperatorView>, LedgerError> {
+    pub(crate) async fn list_operators(&self, tenant: String) -> Result<Vec<OperatorView>, LedgerError> {
         self.read(move |conn, _| {
             tenant_row(conn, &tenant)?;
             let users: std::collections::HashMap<String, bool> = conn

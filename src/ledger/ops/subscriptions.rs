@@ -50,7 +50,7 @@ impl Ledger {
 
     /// Lowers a subscription (quantity down, or an earlier end) and reconciles.
     /// Whether the change may be made is the pack's (R7: never enlarged).
-    pub async fn change_subscription(
+    pub(crate) async fn change_subscription(
         &self,
         tenant: String,
         number: i64,
@@ -125,7 +125,10 @@ impl Ledger {
         .await
     }
 
-    pub async fn list_subscriptions(&self, tenant: String) -> Result<Vec<SubscriptionView>, LedgerError> {
+    pub(crate) async fn list_subscriptions(
+        &self,
+        tenant: String,
+    ) -> Result<Vec<SubscriptionView>, LedgerError> {
         let engine = self.engine().clone();
         self.read(move |conn, now| {
             let f = facts(conn, &tenant, now)?;

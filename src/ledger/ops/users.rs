@@ -3,7 +3,7 @@
 use super::*;
 
 impl Ledger {
-    pub async fn create_role(&self, tenant: String, input: NewRole) -> Result<RoleView, LedgerError> {
+    pub(crate) async fn create_role(&self, tenant: String, input: NewRole) -> Result<RoleView, LedgerError> {
         let name = inputs::id("name", &input.name)?;
         let levels = inputs::levels(&input.levels)?;
         if BUILTIN_ROLES.contains(&name.as_str()) {
@@ -27,7 +27,7 @@ impl Ledger {
         .await
     }
 
-    pub async fn list_roles(&self, tenant: String) -> Result<Vec<RoleView>, LedgerError> {
+    pub(crate) async fn list_roles(&self, tenant: String) -> Result<Vec<RoleView>, LedgerError> {
         self.read(move |conn, _| {
             tenant_row(conn, &tenant)?;
             Ok(conn
@@ -81,12 +81,12 @@ impl Ledger {
         .await
     }
 
-    pub async fn get_user(&self, id: String) -> Result<UserView, LedgerError> {
+    pub(crate) async fn get_user(&self, id: String) -> Result<UserView, LedgerError> {
         self.read(move |conn, _| Ok(UserView::from(&user_row(conn, &id)?)))
             .await
     }
 
-    pub async fn list_users(&self, tenant: String) -> Result<Vec<UserView>, LedgerError> {
+    pub(crate) async fn list_users(&self, tenant: String) -> Result<Vec<UserView>, LedgerError> {
         self.read(move |conn, _| {
             tenant_row(conn, &tenant)?;
             Ok(conn
@@ -101,7 +101,7 @@ impl Ledger {
     /// Activates, deactivates or changes the role of a user; each change is
     /// decided by the policies (R10: the last active admin stays). A user
     /// operator follows its user (R6): it cannot work while its user is inactive.
-    pub async fn update_user(&self, id: String, input: UserChange) -> Result<UserView, LedgerError> {
+    pub(crate) async fn update_user(&self, id: String, input: UserChange) -> Result<UserView, LedgerError> {
         if input.active.is_none() && input.role.is_none() {
             return Err(LedgerError::invalid("active", "give `active`, `role` or both"));
         }
@@ -152,7 +152,7 @@ impl Ledger {
     }
 
     /// R3: revokes the user's named licence.
-    pub async fn revoke_license(
+    pub(crate) async fn revoke_license(
         &self,
         user: String,
         input: ByOnly,

@@ -57,7 +57,7 @@ pub(super) fn descends(info: &SchemaInfo, child: &str, ancestor: &str, depth: us
 }
 
 /// `Action::"view"` → `view`; `Ns::Action::"view"` → `Ns::view`.
-pub fn action_key(action: &EntityUid) -> String {
+pub(crate) fn action_key(action: &EntityUid) -> String {
     let ty = action.type_name().to_string();
     let id = action.id().unescaped().to_string();
     match ty.strip_suffix("::Action") {

@@ -203,7 +203,7 @@ impl r2d2::ManageConnection for Manager {
 }
 
 type Pool = r2d2::Pool<Manager>;
-pub type Pooled = r2d2::PooledConnection<Manager>;
+pub(crate) type Pooled = r2d2::PooledConnection<Manager>;
 
 /// The PostgreSQL backend.
 pub struct Postgres {

@@ -156,16 +156,21 @@ fn role_value(name: &str, levels: Option<&BTreeMap<String, Level>>) -> Value {
     ])
 }
 
-/// The role record for `name` with `levels` (JSON), parsed once per distinct role.
-fn role_value_cached(name: &str, levels_json: Option<&str>) -> Value {
+/// The role record for `name` with `levels` (JSON), parsed once per distinct
+/// role; no levels stored (a role the tenant does not have): none. Levels
+/// that do not parse are an error: data that could not be read never
+/// yields an allow.
+fn role_value_cached(name: &str, levels_json: Option<&str>) -> Result<Value, StoreError> {
     static ROLES: OnceLock<Mutex<HashMap<(String, String), Value>>> = OnceLock::new();
     let json = levels_json.unwrap_or("");
     let key = (name.to_string(), json.to_string());
     let cache = ROLES.get_or_init(|| Mutex::new(HashMap::new()));
     if let Some(v) = cache.lock().ok().and_then(|c| c.get(&key).cloned()) {
-        return v;
+        return Ok(v);
     }
-    let levels: Option<BTreeMap<String, Level>> = serde_json::from_str(json).ok();
+    let levels = levels_json
+        .map(|j| crate::store::rows::parse_levels(name, j))
+        .transpose()?;
     let v = role_value(name, levels.as_ref());
     if let Ok(mut c) = cache.lock() {
         if c.len() > 4096 {
@@ -173,7 +178,7 @@ fn role_value_cached(name: &str, levels_json: Option<&str>) -> Value {
         }
         c.insert(key, v.clone());
     }
-    v
+    Ok(v)
 }
 
 fn user_core(u: &UserRow, role: Value, account: Option<&str>) -> CoreEntity {
@@ -240,17 +245,20 @@ pub fn load(conn: &dyn Conn, ty: &str, id: &str, now: i64) -> Result<Option<Buil
             tenant: Some(id.to_string()),
             valid_until: f.next_change_at,
         }),
-        "User" => conn.user_with_role(id)?.map(|(u, account, levels)| {
-            let role = role_value_cached(&u.role, levels.as_deref());
-            Built {
-                entity: user_core(&u, role, account.as_deref()),
-                ancestors: in_tenant(&u.tenant_id, account.as_deref()),
-                refs: Vec::new(),
-                scope: scope::tenant(&u.tenant_id),
-                tenant: Some(u.tenant_id),
-                valid_until: None,
+        "User" => match conn.user_with_role(id)? {
+            None => None,
+            Some((u, account, levels)) => {
+                let role = role_value_cached(&u.role, levels.as_deref())?;
+                Some(Built {
+                    entity: user_core(&u, role, account.as_deref()),
+                    ancestors: in_tenant(&u.tenant_id, account.as_deref()),
+                    refs: Vec::new(),
+                    scope: scope::tenant(&u.tenant_id),
+                    tenant: Some(u.tenant_id),
+                    valid_until: None,
+                })
             }
-        }),
+        },
         "Operator" => conn.operator_with_account(id)?.map(|(o, account)| Built {
             entity: operator_core(&o, account.as_deref()),
             ancestors: in_tenant(&o.tenant_id, account.as_deref()),

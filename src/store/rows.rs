@@ -177,10 +177,16 @@ pub(crate) fn is_conflict(err: &StoreError) -> bool {
 /// entity builder reads them in one statement.
 pub(crate) type UserWithRole = (UserRow, Option<String>, Option<String>);
 
+/// A role's levels as stored (JSON): the one reading of them, for the ledger
+/// and for the entities decisions see alike. Corrupt levels are an error,
+/// never a role with fewer (or more) levels than stored.
+pub(crate) fn parse_levels(name: &str, levels: &str) -> Result<BTreeMap<String, Level>, StoreError> {
+    serde_json::from_str(levels).map_err(|e| StoreError::Corrupt(format!("role `{name}` levels: {e}")))
+}
+
 /// Parses a role's levels as stored (JSON).
 pub(crate) fn parse_role(tenant_id: String, name: String, levels: &str) -> Result<RoleRow, StoreError> {
-    let levels: BTreeMap<String, Level> = serde_json::from_str(levels)
-        .map_err(|e| StoreError::Corrupt(format!("role `{name}` levels: {e}")))?;
+    let levels = parse_levels(&name, levels)?;
     Ok(RoleRow {
         tenant_id: (!tenant_id.is_empty()).then_some(tenant_id),
         name,

@@ -164,3 +164,66 @@ async fn when_the_store_fails_a_write_is_a_clean_503_with_a_message_and_nothing_
     );
     assert!(page.html.contains("the database is unavailable"), "{}", page.html);
 }
+
+#[tokio::test]
+async fn a_role_whose_stored_levels_cannot_be_read_never_yields_an_allow() {
+    use serde_json::json;
+    let app = crate::common::TestApp::licensing();
+    app.provisioned("cr", 1, 3).await;
+    let (s, b) = app
+        .post(
+            "/v1/tenants/cr/roles",
+            json!({"name": "planner", "levels": {"reports": "view"}}),
+        )
+        .await;
+    assert_eq!(s.as_u16(), 201, "{b}");
+    for (id, role) in [("cr-ok", "planner"), ("cr-bad", "planner")] {
+        let (s, b) = app
+            .post(
+                "/v1/tenants/cr/users",
+                json!({"id": id, "name": "P", "email": "p@example.com", "role": role}),
+            )
+            .await;
+        assert_eq!(s.as_u16(), 201, "{b}");
+    }
+    for user in ["cr-ok", "cr-bad"] {
+        let (s, b) = app.call("PUT", &format!("/v1/users/{user}/license"), None).await;
+        assert_eq!(s.as_u16(), 200, "{b}");
+    }
+    let (allowed, answer) = app
+        .evaluate(("User", "cr-ok"), "view", ("Category", "reports"))
+        .await;
+    assert!(allowed, "the role reads as stored: {answer}");
+
+    // The stored levels are damaged behind the service's back (no decision
+    // has cached the second user yet).
+    let corrupt = "UPDATE roles SET levels = '{not json' WHERE name = 'planner'";
+    match app.store.location() {
+        turnstile::store::Location::Sqlite(path) => {
+            rusqlite::Connection::open(path)
+                .unwrap()
+                .execute(corrupt, [])
+                .unwrap();
+        }
+        turnstile::store::Location::Postgres(url) => {
+            let url = url.clone();
+            tokio::task::spawn_blocking(move || {
+                let mut c = postgres::Client::connect(&url, postgres::NoTls).unwrap();
+                c.execute(corrupt, &[]).unwrap();
+            })
+            .await
+            .unwrap();
+        }
+    }
+    let (status, answer) = app
+        .post(
+            "/access/v1/evaluation",
+            json!({"subject": {"type": "User", "id": "cr-bad"}, "action": {"name": "view"}, "resource": {"type": "Category", "id": "reports"}}),
+        )
+        .await;
+    // Not a quiet deny from a role read as having no levels (what a forbid
+    // on levels would have let through): an error, reported, and no allow.
+    assert_eq!(status.as_u16(), 500, "unreadable levels gave {status} {answer}");
+    assert_eq!(answer["error"]["code"], "internal", "{answer}");
+    assert_ne!(answer["decision"], json!(true), "{answer}");
+}

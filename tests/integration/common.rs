@@ -1,8 +1,6 @@
 //! Test helpers: the real app on a fresh database per test, driven in-process
 //! (`tower::ServiceExt::oneshot`), no socket.
 
-#![allow(dead_code)]
-
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 

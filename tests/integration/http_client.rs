@@ -1,8 +1,6 @@
 //! A minimal HTTP/1.1 client over a real socket, for tests against a listening
 //! server (one request per connection).
 
-#![allow(dead_code)]
-
 use std::net::SocketAddr;
 
 use serde_json::Value;

@@ -101,30 +101,80 @@ pub fn revision(files: &[SourceFile]) -> String {
 
 pub(super) fn build(dir: &Path, files: Vec<SourceFile>) -> Result<PolicyPack, PackError> {
     let mut problems = Vec::new();
+    let (schema_file, schema, info, mut warnings) = read_schema(&files)?;
+    let catalogue = read_catalogue_file(&files, &mut problems);
+    let parsed = read_policies(&files, &catalogue, &mut problems);
+    // Files that parsed are validated even if others did not: every error at once.
+    let languages = check_messages(&parsed.meta, &catalogue, &mut problems);
+    let locate = |id: &PolicyId| parsed.file(id, &files).unwrap_or(schema_file);
+    let level = validate(&schema, &parsed.policies, &locate, &mut problems, &mut warnings)?;
+    let index = index_by_action(&schema, &info, &parsed.policies, &mut problems)?;
+    let notices = read_notices(&parsed, &languages, &locate, &mut problems);
+    if !problems.is_empty() {
+        return Err(PackError { problems });
+    }
+    let (ledger_types, property_modes) = property_modes(&info, &mut problems);
+    if !problems.is_empty() {
+        return Err(PackError { problems });
+    }
+    let type_names = info
+        .entities
+        .keys()
+        .filter_map(|t| t.parse().ok().map(|n| (t.clone(), n)))
+        .collect();
+    let action_uids = index
+        .by_action
+        .keys()
+        .map(|a: &EntityUid| (action_key(a), a.clone()))
+        .collect();
+    let Parsed { policies, meta, .. } = parsed;
+    Ok(PolicyPack {
+        type_names,
+        action_uids,
+        dir: dir.to_path_buf(),
+        revision: revision(&files),
+        schema,
+        info,
+        policies,
+        by_action: index.by_action,
+        by_request: index.by_request,
+        meta,
+        catalogue,
+        notices,
+        level,
+        action_entities: index.action_entities,
+        ledger_types,
+        property_modes,
+        files,
+        warnings,
+    })
+}
+
+/// The schema: nothing can be checked without it. Its file, the schema, what
+/// the pack reads of it, and its warnings.
+fn read_schema(files: &[SourceFile]) -> Result<(&SourceFile, Schema, SchemaInfo, Vec<Problem>), PackError> {
     let Some(schema_file) = files.iter().find(|f| f.name == SCHEMA_FILE) else {
         return Err(PackError::one(Problem::plain(
             None,
             format!("the pack has no `{SCHEMA_FILE}`"),
         )));
     };
-
-    // The schema: nothing can be checked without it.
     let (schema, schema_warnings) = match Schema::from_cedarschema_str(&schema_file.text) {
         Ok((schema, warnings)) => (schema, warnings.collect::<Vec<_>>()),
         Err(e) => return Err(PackError::one(Problem::from_diagnostic(&e, schema_file, None))),
     };
     let info = SchemaInfo::from_cedarschema(&schema_file.text)
         .map_err(|e| PackError::one(Problem::plain(Some(SCHEMA_FILE), e)))?;
-    let mut warnings: Vec<Problem> = schema_warnings
+    let warnings = schema_warnings
         .into_iter()
         .map(|w| Problem::from_diagnostic(&w, schema_file, None))
         .collect();
+    Ok((schema_file, schema, info, warnings))
+}
 
-    // Every policy file, each parsed on its own so errors point into it.
-    let mut policies = PolicySet::new();
-    let mut file_of: HashMap<String, usize> = HashMap::new();
-    let mut meta = BTreeMap::new();
-    let catalogue = match files.iter().find(|f| f.name == MESSAGES_FILE) {
+/// The message catalogue (`messages.yaml`), if the pack has one.
+fn read_catalogue_file(files: &[SourceFile], problems: &mut Vec<Problem>) -> BTreeMap<String, Messages> {
+    match files.iter().find(|f| f.name == MESSAGES_FILE) {
         Some(f) => match read_catalogue(&f.text) {
             Ok(c) => c,
             Err(p) => {
@@ -133,7 +183,34 @@ pub(super) fn build(dir: &Path, files: Vec<SourceFile>) -> Result<PolicyPack, Pa
             }
         },
         None => BTreeMap::new(),
-    };
+    }
+}
+
+/// Every policy of the pack, with its `@id` as its id, and where each is written.
+struct Parsed {
+    policies: PolicySet,
+    /// Per policy id, the index of its file.
+    file_of: HashMap<String, usize>,
+    meta: BTreeMap<String, PolicyMeta>,
+}
+
+impl Parsed {
+    /// The file policy `id` is written in.
+    fn file<'f>(&self, id: &PolicyId, files: &'f [SourceFile]) -> Option<&'f SourceFile> {
+        self.file_of.get(AsRef::<str>::as_ref(id)).map(|&i| &files[i])
+    }
+}
+
+/// Every policy file, each parsed on its own so errors point into it; ids,
+/// duplicates and annotations checked.
+fn read_policies(
+    files: &[SourceFile],
+    catalogue: &BTreeMap<String, Messages>,
+    problems: &mut Vec<Problem>,
+) -> Parsed {
+    let mut policies = PolicySet::new();
+    let mut file_of: HashMap<String, usize> = HashMap::new();
+    let mut meta = BTreeMap::new();
     for (index, file) in files.iter().enumerate() {
         if file.name == SCHEMA_FILE || file.name == MESSAGES_FILE {
             continue;
@@ -227,10 +304,21 @@ pub(super) fn build(dir: &Path, files: Vec<SourceFile>) -> Result<PolicyPack, Pa
             }
         }
     }
-    // Files that parsed are validated even if others did not: every error at once.
+    Parsed {
+        policies,
+        file_of,
+        meta,
+    }
+}
 
-    // Every message in every language the pack speaks: a deleted or misspelt
-    // `@message_fr` must not silently leave French speakers without one.
+/// Every message in every language the pack speaks: a deleted or misspelt
+/// `@message_fr` must not silently leave French speakers without one. Returns
+/// the languages the pack speaks.
+fn check_messages(
+    meta: &BTreeMap<String, PolicyMeta>,
+    catalogue: &BTreeMap<String, Messages>,
+    problems: &mut Vec<Problem>,
+) -> BTreeSet<String> {
     let languages: BTreeSet<String> = meta
         .values()
         .flat_map(|m: &PolicyMeta| m.messages.0.keys().cloned())
@@ -264,16 +352,19 @@ pub(super) fn build(dir: &Path, files: Vec<SourceFile>) -> Result<PolicyPack, Pa
             ));
         }
     }
+    languages
+}
 
-    // Strict validation, then the shallowest entity level the pack validates at.
+/// Strict validation, then the shallowest entity level the pack validates at.
+fn validate<'f>(
+    schema: &Schema,
+    policies: &PolicySet,
+    locate: &dyn Fn(&PolicyId) -> &'f SourceFile,
+    problems: &mut Vec<Problem>,
+    warnings: &mut Vec<Problem>,
+) -> Result<u32, PackError> {
     let validator = Validator::new(schema.clone());
-    let locate = |id: &PolicyId| -> &SourceFile {
-        file_of
-            .get(AsRef::<str>::as_ref(id))
-            .map(|&i| &files[i])
-            .unwrap_or(schema_file)
-    };
-    let strict = validator.validate(&policies, ValidationMode::Strict);
+    let strict = validator.validate(policies, ValidationMode::Strict);
     for e in strict.validation_errors() {
         let file = locate(e.policy_id());
         problems.push(Problem::from_diagnostic(e, file, Some(e.policy_id().as_ref())));
@@ -283,11 +374,13 @@ pub(super) fn build(dir: &Path, files: Vec<SourceFile>) -> Result<PolicyPack, Pa
         warnings.push(Problem::from_diagnostic(w, file, Some(w.policy_id().as_ref())));
     }
     if !problems.is_empty() {
-        return Err(PackError { problems });
+        return Err(PackError {
+            problems: std::mem::take(problems),
+        });
     }
     let mut level = None;
     for l in 1..=MAX_LEVEL {
-        let result = validator.validate_with_level(&policies, ValidationMode::Strict, l);
+        let result = validator.validate_with_level(policies, ValidationMode::Strict, l);
         if result.validation_passed() {
             level = Some(l);
             break;
@@ -300,10 +393,28 @@ pub(super) fn build(dir: &Path, files: Vec<SourceFile>) -> Result<PolicyPack, Pa
         }
     }
     let Some(level) = level else {
-        return Err(PackError { problems });
+        return Err(PackError {
+            problems: std::mem::take(problems),
+        });
     };
+    Ok(level)
+}
 
-    // Index the policies by the actions they can apply to.
+/// The policies that can apply to each action, and per principal and
+/// resource type those whose scope can match; the action entities.
+struct Index {
+    by_action: HashMap<EntityUid, PolicySet>,
+    by_request: HashMap<EntityUid, HashMap<String, HashMap<String, PolicySet>>>,
+    action_entities: HashMap<EntityUid, Arc<cedar_policy_core::ast::Entity>>,
+}
+
+/// Indexes the policies by the actions they can apply to.
+fn index_by_action(
+    schema: &Schema,
+    info: &SchemaInfo,
+    policies: &PolicySet,
+    problems: &mut Vec<Problem>,
+) -> Result<Index, PackError> {
     let mut by_action = HashMap::new();
     let mut by_request: HashMap<EntityUid, HashMap<String, HashMap<String, PolicySet>>> = HashMap::new();
     let mut action_entities = HashMap::new();
@@ -337,8 +448,8 @@ pub(super) fn build(dir: &Path, files: Vec<SourceFile>) -> Result<PolicyPack, Pa
                 for r_ty in &a.resources {
                     let mut narrow = PolicySet::new();
                     for policy in set.policies() {
-                        if scope_admits(&info, &policy.principal_constraint().into(), p_ty)
-                            && scope_admits(&info, &policy.resource_constraint().into(), r_ty)
+                        if scope_admits(info, &policy.principal_constraint().into(), p_ty)
+                            && scope_admits(info, &policy.resource_constraint().into(), r_ty)
                             && let Err(e) = narrow.add(policy.clone())
                         {
                             problems.push(Problem::plain(None, e.to_string()));
@@ -357,10 +468,24 @@ pub(super) fn build(dir: &Path, files: Vec<SourceFile>) -> Result<PolicyPack, Pa
         let entity = Entity::new_no_attrs(action.clone(), ancestors);
         action_entities.insert(action.clone(), Arc::new(entity.as_ref().clone()));
     }
+    Ok(Index {
+        by_action,
+        by_request,
+        action_entities,
+    })
+}
 
-    // Notices: forbids that warn before they apply.
+/// Notices: forbids that warn before they apply, with their texts in every
+/// language the pack speaks.
+fn read_notices<'f>(
+    parsed: &Parsed,
+    languages: &BTreeSet<String>,
+    locate: &dyn Fn(&PolicyId) -> &'f SourceFile,
+    problems: &mut Vec<Problem>,
+) -> Vec<NoticeRule> {
+    let meta = &parsed.meta;
     let mut notices = Vec::new();
-    for policy in policies.policies() {
+    for policy in parsed.policies.policies() {
         let Some(kind) = policy.annotation("notice") else {
             continue;
         };
@@ -368,7 +493,7 @@ pub(super) fn build(dir: &Path, files: Vec<SourceFile>) -> Result<PolicyPack, Pa
         let file = locate(policy.id());
         match notice_rule(policy, kind) {
             Ok(rule) => {
-                let missing = rule.templates.missing(&languages);
+                let missing = rule.templates.missing(languages);
                 if !missing.is_empty() {
                     let mut p = Problem::plain(
                         Some(&file.name),
@@ -389,11 +514,15 @@ pub(super) fn build(dir: &Path, files: Vec<SourceFile>) -> Result<PolicyPack, Pa
         }
     }
     notices.sort_by(|a, b| a.kind.cmp(&b.kind));
+    notices
+}
 
-    if !problems.is_empty() {
-        return Err(PackError { problems });
-    }
-
+/// The types the ledger builds (`@source("ledger")`) and what a request's
+/// properties may do to each type (`@properties`).
+fn property_modes(
+    info: &SchemaInfo,
+    problems: &mut Vec<Problem>,
+) -> (BTreeSet<String>, BTreeMap<String, PropertyMode>) {
     let ledger_types = info
         .entities
         .iter()
@@ -434,38 +563,5 @@ pub(super) fn build(dir: &Path, files: Vec<SourceFile>) -> Result<PolicyPack, Pa
         };
         property_modes.insert(name.clone(), mode);
     }
-    if !problems.is_empty() {
-        return Err(PackError { problems });
-    }
-
-    let type_names = info
-        .entities
-        .keys()
-        .filter_map(|t| t.parse().ok().map(|n| (t.clone(), n)))
-        .collect();
-    let action_uids = by_action
-        .keys()
-        .map(|a: &EntityUid| (action_key(a), a.clone()))
-        .collect();
-
-    Ok(PolicyPack {
-        type_names,
-        action_uids,
-        dir: dir.to_path_buf(),
-        revision: revision(&files),
-        schema,
-        info,
-        policies,
-        by_action,
-        by_request,
-        meta,
-        catalogue,
-        notices,
-        level,
-        action_entities,
-        ledger_types,
-        property_modes,
-        files,
-        warnings,
-    })
+    (ledger_types, property_modes)
 }

@@ -259,30 +259,9 @@ impl Engine {
         q: &Query,
     ) -> Result<Prepared, DecideError> {
         let mut d = Decision::deny(pack);
-        let Some(action_info) = pack.info.action(&q.action.name).filter(|a| !a.is_group) else {
-            d.unknown
-                .push(format!("action `{}` is not in the schema", q.action.name));
+        let Some((action_info, action)) = known_action(pack, q, &mut d) else {
             return Ok(Prepared::Unknown(Box::new(d)));
         };
-        let Some(action) = pack.action_uid(&q.action.name) else {
-            d.unknown
-                .push(format!("action `{}` is not a valid action name", q.action.name));
-            return Ok(Prepared::Unknown(Box::new(d)));
-        };
-        for (role, t, allowed) in [
-            ("subject", &q.subject, &action_info.principals),
-            ("resource", &q.resource, &action_info.resources),
-        ] {
-            if !allowed.contains(&t.ty) {
-                d.unknown.push(format!(
-                    "`{}` is not a {role} type of action `{}`",
-                    t.ty, q.action.name
-                ));
-            }
-        }
-        if !d.unknown.is_empty() {
-            return Ok(Prepared::Unknown(Box::new(d)));
-        }
         let principal = pack.entity_uid(&q.subject.ty, &q.subject.id).ok_or_else(|| {
             DecideError::BadInput(format!("`{}` is not a valid entity type name", q.subject.ty))
         })?;
@@ -290,41 +269,9 @@ impl Engine {
             DecideError::BadInput(format!("`{}` is not a valid entity type name", q.resource.ty))
         })?;
 
-        // Request properties: keep what the schema declares, refuse wrong types,
-        // and refuse any that would set a fact the ledger owns. None at all
-        // (or none the schema declares) is the same as no properties.
-        let props = |t: &Target, path: &str| -> Result<Option<Map<String, Value>>, DecideError> {
-            let Some(p) = &t.properties else { return Ok(None) };
-            let attrs = pack
-                .info
-                .entity(&t.ty)
-                .map(|e| e.attrs.clone())
-                .unwrap_or_default();
-            let kept = filter_record(&attrs, p, path).map_err(DecideError::BadInput)?;
-            if pack.property_mode(&t.ty) == PropertyMode::Ledger
-                && let Some(key) = kept.keys().next()
-            {
-                return Err(DecideError::BadInput(format!(
-                    "`{path}.{key}` is a fact the licence ledger owns for `{}`: a request cannot set it",
-                    t.ty
-                )));
-            }
-            Ok((!kept.is_empty()).then_some(kept))
-        };
-        let subject_props = props(&q.subject, "subject.properties")?;
-        let resource_props = props(&q.resource, "resource.properties")?;
-        let mut ctx = match &q.context {
-            Some(c) => filter_record(&action_info.context, c, "context").map_err(DecideError::BadInput)?,
-            None => Map::new(),
-        };
-        if let (Some(ap), Some(attr)) = (
-            &q.action.properties,
-            action_info.context.attrs.get("action_properties"),
-        ) && let Ty::Record(record) = &attr.ty
-        {
-            let v = filter_record(record, ap, "action.properties").map_err(DecideError::BadInput)?;
-            ctx.insert("action_properties".into(), Value::Object(v));
-        }
+        let subject_props = request_properties(pack, &q.subject, "subject.properties")?;
+        let resource_props = request_properties(pack, &q.resource, "resource.properties")?;
+        let mut ctx = caller_context(action_info, q)?;
 
         // The slice: reused whole when this triple was sliced before and
         // nothing in it changed; else roots first.
@@ -524,4 +471,82 @@ impl Engine {
         });
         self.notices.times(pack, &tenant.id, probe, now, freshness)
     }
+}
+
+/// The action of `q` and what the schema says of it, when the schema declares
+/// it and its subject and resource types; else `None`, with why in `d.unknown`.
+fn known_action<'p>(
+    pack: &'p PolicyPack,
+    q: &Query,
+    d: &mut Decision,
+) -> Option<(&'p crate::policy::schema_info::ActionInfo, EntityUid)> {
+    let Some(action_info) = pack.info.action(&q.action.name).filter(|a| !a.is_group) else {
+        d.unknown
+            .push(format!("action `{}` is not in the schema", q.action.name));
+        return None;
+    };
+    let Some(action) = pack.action_uid(&q.action.name) else {
+        d.unknown
+            .push(format!("action `{}` is not a valid action name", q.action.name));
+        return None;
+    };
+    for (role, t, allowed) in [
+        ("subject", &q.subject, &action_info.principals),
+        ("resource", &q.resource, &action_info.resources),
+    ] {
+        if !allowed.contains(&t.ty) {
+            d.unknown.push(format!(
+                "`{}` is not a {role} type of action `{}`",
+                t.ty, q.action.name
+            ));
+        }
+    }
+    d.unknown.is_empty().then_some((action_info, action))
+}
+
+/// A request's properties for one entity: what the schema declares, of the
+/// right types, and none that would set a fact the ledger owns. None at all
+/// (or none the schema declares) is the same as no properties.
+fn request_properties(
+    pack: &PolicyPack,
+    t: &Target,
+    path: &str,
+) -> Result<Option<Map<String, Value>>, DecideError> {
+    let Some(p) = &t.properties else { return Ok(None) };
+    let attrs = pack
+        .info
+        .entity(&t.ty)
+        .map(|e| e.attrs.clone())
+        .unwrap_or_default();
+    let kept = filter_record(&attrs, p, path).map_err(DecideError::BadInput)?;
+    if pack.property_mode(&t.ty) == PropertyMode::Ledger
+        && let Some(key) = kept.keys().next()
+    {
+        return Err(DecideError::BadInput(format!(
+            "`{path}.{key}` is a fact the licence ledger owns for `{}`: a request cannot set it",
+            t.ty
+        )));
+    }
+    Ok((!kept.is_empty()).then_some(kept))
+}
+
+/// The context the caller gave, as the action's schema declares it, with
+/// the action's properties under `action_properties` when it takes them.
+fn caller_context(
+    action_info: &crate::policy::schema_info::ActionInfo,
+    q: &Query,
+) -> Result<Map<String, Value>, DecideError> {
+    let mut ctx = match &q.context {
+        Some(c) => filter_record(&action_info.context, c, "context").map_err(DecideError::BadInput)?,
+        None => Map::new(),
+    };
+    if let (Some(ap), Some(attr)) = (
+        &q.action.properties,
+        action_info.context.attrs.get("action_properties"),
+    ) && let Ty::Record(record) = &attr.ty
+    {
+        let v = filter_record(record, ap, "action.properties").map_err(DecideError::BadInput)?;
+        ctx.insert("action_properties".into(), Value::Object(v));
+    }
+    Ok(ctx)
 }

@@ -177,3 +177,33 @@ fn no_source_file_holds_more_than_about_500_lines_of_code() {
         1
     );
 }
+
+#[test]
+fn no_module_name_is_used_twice() {
+    // A name says which room you are in: `ledger_api::users_routes`, not a
+    // second `users`. Unit-test modules (`tests`) and `mod.rs` are not names.
+    fn walk(dir: &Path, out: &mut BTreeMap<String, Vec<String>>) {
+        for entry in std::fs::read_dir(dir).unwrap() {
+            let path = entry.unwrap().path();
+            let name = path.file_stem().unwrap().to_string_lossy().into_owned();
+            if path.is_dir() {
+                if path.join("mod.rs").is_file() {
+                    out.entry(name).or_default().push(path.display().to_string());
+                }
+                walk(&path, out);
+            } else if path.extension().is_some_and(|e| e == "rs")
+                && !["mod", "tests", "lib", "main"].contains(&name.as_str())
+            {
+                out.entry(name).or_default().push(path.display().to_string());
+            }
+        }
+    }
+    let mut names = BTreeMap::new();
+    walk(&repo_path("src"), &mut names);
+    assert!(
+        names.contains_key("ledger_api") && names.contains_key("decide"),
+        "{names:?}"
+    );
+    let twice: Vec<_> = names.iter().filter(|(_, places)| places.len() > 1).collect();
+    assert!(twice.is_empty(), "module names used twice: {twice:?}");
+}

@@ -2,11 +2,11 @@
 //! routes below, the handlers by resource beside it (each one parses, calls
 //! the ledger and shapes the answer), and what they share.
 
-mod accounts;
-mod operators;
-mod standing;
-mod subscriptions;
-mod users;
+mod accounts_routes;
+mod operators_routes;
+mod standing_routes;
+mod subscriptions_routes;
+mod users_routes;
 
 use axum::body::Bytes;
 use axum::extract::{Path, Query, State};
@@ -126,26 +126,35 @@ struct ByParam {
 /// with its documentation.
 pub fn routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::default()
-        .routes(routes!(accounts::create_account))
-        .routes(routes!(accounts::get_account))
-        .routes(routes!(accounts::create_tenant))
-        .routes(routes!(accounts::create_hub))
-        .routes(routes!(accounts::get_tenant))
+        .routes(routes!(accounts_routes::create_account))
+        .routes(routes!(accounts_routes::get_account))
+        .routes(routes!(accounts_routes::create_tenant))
+        .routes(routes!(accounts_routes::create_hub))
+        .routes(routes!(accounts_routes::get_tenant))
         .routes(routes!(
-            subscriptions::create_subscription,
-            subscriptions::list_subscriptions
+            subscriptions_routes::create_subscription,
+            subscriptions_routes::list_subscriptions
         ))
-        .routes(routes!(subscriptions::change_subscription))
-        .routes(routes!(subscriptions::pay))
-        .routes(routes!(users::create_role, users::list_roles))
-        .routes(routes!(users::create_user, users::list_users))
-        .routes(routes!(users::get_user, users::update_user))
-        .routes(routes!(users::assign_license, users::revoke_license))
-        .routes(routes!(operators::create_own_operator, operators::link_operator))
-        .routes(routes!(operators::add_operator, operators::list_operators))
-        .routes(routes!(operators::update_operator))
-        .routes(routes!(operators::record_production))
-        .routes(routes!(standing::seats))
-        .routes(routes!(standing::notices))
-        .routes(routes!(standing::reconcile))
+        .routes(routes!(subscriptions_routes::change_subscription))
+        .routes(routes!(subscriptions_routes::pay))
+        .routes(routes!(users_routes::create_role, users_routes::list_roles))
+        .routes(routes!(users_routes::create_user, users_routes::list_users))
+        .routes(routes!(users_routes::get_user, users_routes::update_user))
+        .routes(routes!(
+            users_routes::assign_license,
+            users_routes::revoke_license
+        ))
+        .routes(routes!(
+            operators_routes::create_own_operator,
+            operators_routes::link_operator
+        ))
+        .routes(routes!(
+            operators_routes::add_operator,
+            operators_routes::list_operators
+        ))
+        .routes(routes!(operators_routes::update_operator))
+        .routes(routes!(operators_routes::record_production))
+        .routes(routes!(standing_routes::seats))
+        .routes(routes!(standing_routes::notices))
+        .routes(routes!(standing_routes::reconcile))
 }

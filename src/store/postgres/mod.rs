@@ -17,10 +17,10 @@
 //!   reconnects by itself; a gap it cannot fill (pruned changes) marks every
 //!   cached entity stale.
 
-mod conn;
-mod copy;
-mod facts;
-mod pages;
+mod pg_conn;
+mod pg_copy;
+mod pg_facts;
+mod pg_pages;
 mod writer;
 
 use std::cell::RefCell;
@@ -39,8 +39,8 @@ use super::rows::{
     TenantFacts, TenantRow, UserRow, UserWithRole,
 };
 use super::{Cell, Conn, Job, Location, Options, Shared, StoreError, Table};
-use conn::*;
-pub use conn::{PgConn, Reader};
+use pg_conn::*;
+pub use pg_conn::{PgConn, Reader};
 use writer::*;
 
 /// Schema migrations, applied in order; `meta.schema_version` counts those done.

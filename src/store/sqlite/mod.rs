@@ -6,10 +6,10 @@
 //! committed with `synchronous=FULL`. Reads use a small pool of read-only
 //! connections. One process owns the file: for several nodes, use PostgreSQL.
 
-mod conn;
-mod copy;
-mod facts;
-mod pages;
+mod sqlite_conn;
+mod sqlite_copy;
+mod sqlite_facts;
+mod sqlite_pages;
 
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, Weak, mpsc};

@@ -232,7 +232,7 @@ impl<C: std::ops::DerefMut<Target = PgClient>> Conn for PgConn<C> {
     }
 
     fn tenant_facts(&self, id: &str, now: i64) -> Result<Option<TenantFacts>, StoreError> {
-        facts::tenant_facts(self, id, now)
+        pg_facts::tenant_facts(self, id, now)
     }
 
     fn user(&self, id: &str) -> Result<Option<UserRow>, StoreError> {
@@ -319,11 +319,11 @@ impl<C: std::ops::DerefMut<Target = PgClient>> Conn for PgConn<C> {
     }
 
     fn user_with_role(&self, id: &str) -> Result<Option<UserWithRole>, StoreError> {
-        facts::user_with_role(self, id)
+        pg_facts::user_with_role(self, id)
     }
 
     fn operator_with_account(&self, id: &str) -> Result<Option<(OperatorRow, Option<String>)>, StoreError> {
-        facts::operator_with_account(self, id)
+        pg_facts::operator_with_account(self, id)
     }
 
     fn insert_account(&self, a: &AccountRow) -> Result<(), StoreError> {
@@ -511,7 +511,7 @@ impl<C: std::ops::DerefMut<Target = PgClient>> Conn for PgConn<C> {
         after: Option<(&str, &str)>,
         limit: usize,
     ) -> Result<Vec<(String, String, String)>, StoreError> {
-        pages::entities_page(self, ty, after, limit)
+        pg_pages::entities_page(self, ty, after, limit)
     }
 
     fn entity_count(&self) -> Result<i64, StoreError> {
@@ -526,7 +526,7 @@ impl<C: std::ops::DerefMut<Target = PgClient>> Conn for PgConn<C> {
         after: &str,
         limit: usize,
     ) -> Result<Vec<String>, StoreError> {
-        pages::candidates(self, ty, ledger, within, after, limit)
+        pg_pages::candidates(self, ty, ledger, within, after, limit)
     }
 
     fn ping(&self) -> Result<(), StoreError> {
@@ -551,19 +551,19 @@ impl<C: std::ops::DerefMut<Target = PgClient>> Conn for PgConn<C> {
     }
 
     fn dump(&self, table: &Table, offset: i64, limit: i64) -> Result<Vec<Vec<Cell>>, StoreError> {
-        copy::dump(self, table, offset, limit)
+        pg_copy::dump(self, table, offset, limit)
     }
 
     fn load(&self, table: &Table, rows: &[Vec<Cell>]) -> Result<(), StoreError> {
-        copy::load(self, table, rows)
+        pg_copy::load(self, table, rows)
     }
 
     fn after_load(&self) -> Result<(), StoreError> {
-        copy::after_load(self)
+        pg_copy::after_load(self)
     }
 
     fn count_rows(&self, table: &Table) -> Result<i64, StoreError> {
-        copy::count_rows(self, table)
+        pg_copy::count_rows(self, table)
     }
 }
 

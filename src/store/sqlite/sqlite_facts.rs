@@ -1,6 +1,6 @@
 //! What one decision needs in one statement each: a tenant's facts at a time, a user with its role's levels, an operator with its account.
 
-use super::conn::*;
+use super::sqlite_conn::*;
 use super::*;
 
 pub(super) fn tenant_facts(conn: &Connection, id: &str, now: i64) -> Result<Option<TenantFacts>, StoreError> {

@@ -152,7 +152,7 @@ impl Conn for Connection {
 
     /// The facts of a tenant at `now`, in one statement.
     fn tenant_facts(&self, id: &str, now: i64) -> Result<Option<TenantFacts>, StoreError> {
-        facts::tenant_facts(self, id, now)
+        sqlite_facts::tenant_facts(self, id, now)
     }
 
     fn user(&self, id: &str) -> Result<Option<UserRow>, StoreError> {
@@ -416,11 +416,11 @@ impl Conn for Connection {
     }
 
     fn user_with_role(&self, id: &str) -> Result<Option<UserWithRole>, StoreError> {
-        facts::user_with_role(self, id)
+        sqlite_facts::user_with_role(self, id)
     }
 
     fn operator_with_account(&self, id: &str) -> Result<Option<(OperatorRow, Option<String>)>, StoreError> {
-        facts::operator_with_account(self, id)
+        sqlite_facts::operator_with_account(self, id)
     }
 
     fn entity_json(&self, ty: &str, id: &str) -> Result<Option<String>, StoreError> {
@@ -450,7 +450,7 @@ impl Conn for Connection {
         after: Option<(&str, &str)>,
         limit: usize,
     ) -> Result<Vec<(String, String, String)>, StoreError> {
-        pages::entities_page(self, ty, after, limit)
+        sqlite_pages::entities_page(self, ty, after, limit)
     }
 
     fn entity_count(&self) -> Result<i64, StoreError> {
@@ -465,7 +465,7 @@ impl Conn for Connection {
         after: &str,
         limit: usize,
     ) -> Result<Vec<String>, StoreError> {
-        pages::candidates(self, ty, ledger, within, after, limit)
+        sqlite_pages::candidates(self, ty, ledger, within, after, limit)
     }
 
     fn ping(&self) -> Result<(), StoreError> {
@@ -491,18 +491,18 @@ impl Conn for Connection {
     }
 
     fn dump(&self, table: &Table, offset: i64, limit: i64) -> Result<Vec<Vec<Cell>>, StoreError> {
-        copy::dump(self, table, offset, limit)
+        sqlite_copy::dump(self, table, offset, limit)
     }
 
     fn load(&self, table: &Table, rows: &[Vec<Cell>]) -> Result<(), StoreError> {
-        copy::load(self, table, rows)
+        sqlite_copy::load(self, table, rows)
     }
 
     fn after_load(&self) -> Result<(), StoreError> {
-        copy::after_load(self)
+        sqlite_copy::after_load(self)
     }
 
     fn count_rows(&self, table: &Table) -> Result<i64, StoreError> {
-        copy::count_rows(self, table)
+        sqlite_copy::count_rows(self, table)
     }
 }

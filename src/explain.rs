@@ -11,7 +11,7 @@ use cedar_policy::{Effect, EvalResult, Expression, Policy};
 use serde::Serialize;
 use serde_json::Value;
 
-use crate::decide::{Engine, Prepared, Query, Ready};
+use crate::decide::{Engine, Prepared, PreparedRequest, Query};
 use crate::policy::{Messages, PolicyPack};
 use crate::slice::Source;
 
@@ -176,7 +176,7 @@ pub fn explain(
 fn trace(
     pack: &PolicyPack,
     policy: &Policy,
-    ready: &Ready,
+    ready: &PreparedRequest,
     reasons: &[String],
     errors: &[String],
 ) -> PolicyTrace {
@@ -238,12 +238,12 @@ fn trace(
     t
 }
 
-fn eval(text: &str, ready: &Ready) -> Result<EvalResult, String> {
+fn eval(text: &str, ready: &PreparedRequest) -> Result<EvalResult, String> {
     let expr = Expression::from_str(text).map_err(|e| e.to_string())?;
     cedar_policy::eval_expression(&ready.request, &ready.entities, &expr).map_err(|e| e.to_string())
 }
 
-fn evaluate(text: &str, kind: &'static str, ready: &Ready, expr: Option<&Expr>) -> Check {
+fn evaluate(text: &str, kind: &'static str, ready: &PreparedRequest, expr: Option<&Expr>) -> Check {
     let (value, error) = match eval(text, ready) {
         Ok(EvalResult::Bool(b)) => (Some(b), None),
         Ok(other) => (None, Some(format!("not a boolean: {other}"))),
@@ -293,7 +293,7 @@ fn evaluate(text: &str, kind: &'static str, ready: &Ready, expr: Option<&Expr>) 
 
 /// The conjunct of a failed `when` that is false, or the disjunct of a failed
 /// `unless` that is true.
-fn culprit(e: &Expr, kind: &str, ready: &Ready) -> Option<String> {
+fn culprit(e: &Expr, kind: &str, ready: &PreparedRequest) -> Option<String> {
     let (op, want) = match kind {
         "when" => (pst::BinaryOp::And, false),
         _ => (pst::BinaryOp::Or, true),

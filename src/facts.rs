@@ -31,7 +31,7 @@ pub(crate) const TYPES: [&str; 6] = [
 
 /// An entity built from the ledger, with what a cache needs to know about it.
 #[derive(Debug, Clone)]
-pub struct Built {
+pub struct LedgerEntity {
     pub entity: CoreEntity,
     /// Every ancestor (direct or not).
     pub ancestors: Vec<EntityUid>,
@@ -227,9 +227,9 @@ fn in_tenant(tenant: &str, account: Option<&str>) -> Vec<EntityUid> {
 }
 
 /// Builds the entity `ty::id` from the ledger, as it stands at `now`.
-pub fn load(conn: &dyn Conn, ty: &str, id: &str, now: i64) -> Result<Option<Built>, StoreError> {
+pub fn load(conn: &dyn Conn, ty: &str, id: &str, now: i64) -> Result<Option<LedgerEntity>, StoreError> {
     let built = match ty {
-        "Account" => conn.account(id)?.map(|a| Built {
+        "Account" => conn.account(id)?.map(|a| LedgerEntity {
             entity: account_core(&a.id, &a.name),
             ancestors: Vec::new(),
             refs: Vec::new(),
@@ -237,7 +237,7 @@ pub fn load(conn: &dyn Conn, ty: &str, id: &str, now: i64) -> Result<Option<Buil
             tenant: None,
             valid_until: None,
         }),
-        "Tenant" => conn.tenant_facts(id, now)?.map(|f| Built {
+        "Tenant" => conn.tenant_facts(id, now)?.map(|f| LedgerEntity {
             entity: tenant_core(&f),
             ancestors: vec![uid("Account", &f.tenant.account_id)],
             refs: Vec::new(),
@@ -249,7 +249,7 @@ pub fn load(conn: &dyn Conn, ty: &str, id: &str, now: i64) -> Result<Option<Buil
             None => None,
             Some((u, account, levels)) => {
                 let role = role_value_cached(&u.role, levels.as_deref())?;
-                Some(Built {
+                Some(LedgerEntity {
                     entity: user_core(&u, role, account.as_deref()),
                     ancestors: in_tenant(&u.tenant_id, account.as_deref()),
                     refs: Vec::new(),
@@ -259,7 +259,7 @@ pub fn load(conn: &dyn Conn, ty: &str, id: &str, now: i64) -> Result<Option<Buil
                 })
             }
         },
-        "Operator" => conn.operator_with_account(id)?.map(|(o, account)| Built {
+        "Operator" => conn.operator_with_account(id)?.map(|(o, account)| LedgerEntity {
             entity: operator_core(&o, account.as_deref()),
             ancestors: in_tenant(&o.tenant_id, account.as_deref()),
             refs: o.owner_user_id.iter().map(|u| uid("User", u)).collect(),
@@ -287,7 +287,7 @@ pub fn load(conn: &dyn Conn, ty: &str, id: &str, now: i64) -> Result<Option<Buil
                         .map(|a| uid("Account", a))
                         .into_iter()
                         .collect();
-                    Some(Built {
+                    Some(LedgerEntity {
                         entity: make(
                             &uid("Subscription", id),
                             attrs,
@@ -305,7 +305,7 @@ pub fn load(conn: &dyn Conn, ty: &str, id: &str, now: i64) -> Result<Option<Buil
             },
             Err(_) => None,
         },
-        "Category" if CATEGORIES.contains(&id) => Some(Built {
+        "Category" if CATEGORIES.contains(&id) => Some(LedgerEntity {
             entity: make(&uid("Category", id), Vec::new(), &[], &[]),
             ancestors: Vec::new(),
             refs: Vec::new(),

@@ -24,7 +24,7 @@ pub const DEFAULT_CACHE_CAPACITY: usize = 10_000;
 
 /// A built entity and what the slicer needs to know about it.
 #[derive(Debug)]
-pub struct Cached {
+pub struct CachedEntity {
     /// The entity, shared with every slice that holds it (never copied).
     shared: Arc<CoreEntity>,
     /// Whether its parents are its whole ancestry (true of everything the
@@ -46,7 +46,7 @@ pub struct Cached {
     valid_until: Option<i64>,
 }
 
-impl Cached {
+impl CachedEntity {
     /// Until when this entity's facts hold without any write.
     pub(crate) fn valid_until(&self) -> Option<i64> {
         self.valid_until
@@ -87,7 +87,7 @@ impl Cached {
 
     /// From an entity read through the Cedar API (generic entities, overlays):
     /// its parents and references are read off it.
-    fn from_api(entity: Entity, closed: bool, meta: Meta) -> Self {
+    fn from_api(entity: Entity, closed: bool, meta: CacheStamp) -> Self {
         let parents: Vec<EntityUid> = entity.clone().into_inner().2.into_iter().collect();
         let refs = attribute_refs(&entity);
         Self::with(
@@ -101,7 +101,7 @@ impl Cached {
 
     /// From an entity the ledger built, whose whole ancestry and references
     /// the ledger knows.
-    fn from_ledger(b: crate::facts::Built, meta: Meta) -> Self {
+    fn from_ledger(b: crate::facts::LedgerEntity, meta: CacheStamp) -> Self {
         Self::with(Arc::new(b.entity), true, b.ancestors, b.refs, meta)
     }
 
@@ -110,7 +110,7 @@ impl Cached {
         closed: bool,
         parents: Vec<EntityUid>,
         refs: Vec<EntityUid>,
-        m: Meta,
+        m: CacheStamp,
     ) -> Self {
         Self {
             closed,
@@ -128,7 +128,7 @@ impl Cached {
 }
 
 /// What a cache entry records besides the entity.
-struct Meta {
+struct CacheStamp {
     tenant: Option<String>,
     scope: String,
     generation: Arc<std::sync::atomic::AtomicU64>,
@@ -184,11 +184,11 @@ pub enum Source<'a> {
 #[derive(Debug)]
 pub(crate) struct SliceHit {
     pub entities: Arc<Entities>,
-    pub principal: Option<Arc<Cached>>,
-    pub resource: Option<Arc<Cached>>,
+    pub principal: Option<Arc<CachedEntity>>,
+    pub resource: Option<Arc<CachedEntity>>,
     /// The context's tenant entity, if the request has one.
-    pub tenant: Option<Arc<Cached>>,
-    members: Vec<Arc<Cached>>,
+    pub tenant: Option<Arc<CachedEntity>>,
+    members: Vec<Arc<CachedEntity>>,
 }
 
 impl SliceHit {
@@ -202,7 +202,7 @@ pub(crate) type SliceKey = (EntityUid, EntityUid, EntityUid);
 
 /// Builds slices; holds the entity cache and the slice cache.
 pub(crate) struct Slicer {
-    cache: quick_cache::sync::Cache<EntityUid, Arc<Cached>>,
+    cache: quick_cache::sync::Cache<EntityUid, Arc<CachedEntity>>,
     /// Assembled slices. They share their entities with the entity cache, but
     /// keep them alive after the entity cache evicts them (`cargo bench --bench
     /// memory`), so there are a quarter as many as entities.
@@ -281,7 +281,7 @@ pub(crate) struct SliceBuilder<'a> {
     now: i64,
     /// Entities in the slice so far (`None`: looked up, not stored). A slice
     /// holds a handful of entities: a vector beats a hash map here.
-    loaded: Vec<(EntityUid, Option<Arc<Cached>>)>,
+    loaded: Vec<(EntityUid, Option<Arc<CachedEntity>>)>,
     /// Entities still to expand, with their depth (0 for roots).
     queue: VecDeque<(EntityUid, u32)>,
 }
@@ -289,7 +289,7 @@ pub(crate) struct SliceBuilder<'a> {
 impl<'a> SliceBuilder<'a> {
     /// Adds a root entity (depth 0) by its stored state; returns it, or `None`
     /// when it is not stored.
-    pub(crate) fn root(&mut self, uid: &EntityUid) -> Result<Option<Arc<Cached>>, SliceError> {
+    pub(crate) fn root(&mut self, uid: &EntityUid) -> Result<Option<Arc<CachedEntity>>, SliceError> {
         let found = self.fetch(uid)?;
         self.put(uid, found.clone());
         self.queue.push_back((uid.clone(), 0));
@@ -311,7 +311,7 @@ impl<'a> SliceBuilder<'a> {
         props: &Map<String, Value>,
         mode: PropertyMode,
         path: &str,
-    ) -> Result<Option<Arc<Cached>>, SliceError> {
+    ) -> Result<Option<Arc<CachedEntity>>, SliceError> {
         if mode == PropertyMode::Ledger {
             return self.root(uid);
         }
@@ -346,10 +346,10 @@ impl<'a> SliceBuilder<'a> {
         }
         let closed = stored.as_ref().is_some_and(|c| c.closed);
         let built = match Entity::from_json_value(json, Some(&self.pack.schema)) {
-            Ok(e) => Some(Arc::new(Cached::from_api(
+            Ok(e) => Some(Arc::new(CachedEntity::from_api(
                 e,
                 closed,
-                Meta {
+                CacheStamp {
                     tenant,
                     scope: String::new(),
                     generation: Arc::new(std::sync::atomic::AtomicU64::new(0)),
@@ -372,9 +372,9 @@ impl<'a> SliceBuilder<'a> {
         self,
         action: Option<&Arc<CoreEntity>>,
         key: Option<SliceKey>,
-        principal: Option<Arc<Cached>>,
-        resource: Option<Arc<Cached>>,
-        tenant: Option<Arc<Cached>>,
+        principal: Option<Arc<CachedEntity>>,
+        resource: Option<Arc<CachedEntity>>,
+        tenant: Option<Arc<CachedEntity>>,
     ) -> Result<Arc<Entities>, SliceError> {
         let slicer = self.slicer;
         let cacheable = matches!(self.source, Source::Store(_) | Source::Memory(_));
@@ -398,7 +398,7 @@ impl<'a> SliceBuilder<'a> {
     fn assemble(
         mut self,
         action: Option<&Arc<CoreEntity>>,
-    ) -> Result<(Entities, Vec<Arc<Cached>>), SliceError> {
+    ) -> Result<(Entities, Vec<Arc<CachedEntity>>), SliceError> {
         let level = self.pack.level;
         while let Some((uid, depth)) = self.queue.pop_front() {
             let Some(Some(cached)) = self.get(&uid).cloned() else {
@@ -414,7 +414,7 @@ impl<'a> SliceBuilder<'a> {
                 }
             }
         }
-        let members: Vec<Arc<Cached>> = self.loaded.into_iter().filter_map(|(_, c)| c).collect();
+        let members: Vec<Arc<CachedEntity>> = self.loaded.into_iter().filter_map(|(_, c)| c).collect();
         let corrupt = |e: &dyn std::fmt::Display| SliceError::Store(StoreError::Corrupt(e.to_string()));
         if members.iter().all(|c| c.closed) {
             // Every entity carries its whole ancestry: share them as they are.
@@ -445,11 +445,11 @@ impl<'a> SliceBuilder<'a> {
         Ok(())
     }
 
-    fn get(&self, uid: &EntityUid) -> Option<&Option<Arc<Cached>>> {
+    fn get(&self, uid: &EntityUid) -> Option<&Option<Arc<CachedEntity>>> {
         self.loaded.iter().find(|(u, _)| u == uid).map(|(_, c)| c)
     }
 
-    fn put(&mut self, uid: &EntityUid, c: Option<Arc<Cached>>) {
+    fn put(&mut self, uid: &EntityUid, c: Option<Arc<CachedEntity>>) {
         match self.loaded.iter_mut().find(|(u, _)| u == uid) {
             Some(slot) => slot.1 = c,
             None => self.loaded.push((uid.clone(), c)),
@@ -473,7 +473,7 @@ impl<'a> SliceBuilder<'a> {
     }
 
     /// One entity, from the cache when it is still valid, else built.
-    fn fetch(&mut self, uid: &EntityUid) -> Result<Option<Arc<Cached>>, SliceError> {
+    fn fetch(&mut self, uid: &EntityUid) -> Result<Option<Arc<CachedEntity>>, SliceError> {
         let now = self.now;
         let store = match self.source {
             Source::Store(s) | Source::Memory(s) if self.slicer.enabled => Some(s),
@@ -500,7 +500,7 @@ impl<'a> SliceBuilder<'a> {
         let conn = self.conn()?;
         let built = if pack.ledger_types.contains(&ty) {
             crate::facts::load(conn, &ty, uid.id().unescaped(), now)?.map(|mut b| {
-                let meta = Meta {
+                let meta = CacheStamp {
                     tenant: b.tenant.take(),
                     generation: cell(&b.scope),
                     scope: std::mem::take(&mut b.scope),
@@ -508,15 +508,15 @@ impl<'a> SliceBuilder<'a> {
                     now,
                     valid_until: b.valid_until,
                 };
-                Cached::from_ledger(b, meta)
+                CachedEntity::from_ledger(b, meta)
             })
         } else {
             match conn.entity_json(&ty, uid.id().unescaped())? {
                 Some(json) => match Entity::from_json_str(&json, Some(&pack.schema)) {
-                    Ok(e) => Some(Cached::from_api(
+                    Ok(e) => Some(CachedEntity::from_api(
                         e,
                         false,
-                        Meta {
+                        CacheStamp {
                             tenant: None,
                             scope: scope::GENERIC.into(),
                             generation: cell(scope::GENERIC),

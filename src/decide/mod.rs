@@ -28,7 +28,7 @@ use crate::store::Store;
 use crate::time::Clock;
 pub use query::{ActionTarget, DecideError, Decision, Query, Target};
 use ready::*;
-pub use ready::{Prepared, Ready, TenantRef, action_uid, entity_uid};
+pub use ready::{Prepared, PreparedRequest, TenantRef, action_uid, entity_uid};
 
 /// The decision point.
 pub struct Engine {
@@ -316,9 +316,9 @@ impl Engine {
         // The server's facts. With nothing from the caller and nothing else
         // required, the context is built directly from them (no JSON round trip).
         let caller_context = !ctx.is_empty();
-        let mut fast: Vec<(&'static str, Fact)> = Vec::with_capacity(2);
+        let mut server_facts: Vec<(&'static str, Fact)> = Vec::with_capacity(2);
         if let Some(attr) = action_info.context.attrs.get("now") {
-            fast.push((
+            server_facts.push((
                 "now",
                 match &attr.ty {
                     Ty::Extension(e) if e == "datetime" => Fact::Datetime(crate::time::format(now)),
@@ -348,7 +348,7 @@ impl Engine {
                         Some(h) => h.tenant.clone(),
                         None => slice.root(&uid)?,
                     };
-                    fast.push(("tenant", Fact::Entity(uid.clone())));
+                    server_facts.push(("tenant", Fact::Entity(uid.clone())));
                     ctx.insert(
                         "tenant".into(),
                         serde_json::json!({"__entity": {"type": tenant_type, "id": id}}),
@@ -366,9 +366,9 @@ impl Engine {
                 .context
                 .attrs
                 .iter()
-                .all(|(k, a)| !a.required || fast.iter().any(|(f, _)| f == k));
+                .all(|(k, a)| !a.required || server_facts.iter().any(|(f, _)| f == k));
         let context = if only_server_facts {
-            facts_context(fast)?
+            facts_context(server_facts)?
         } else {
             Context::from_json_value(Value::Object(ctx.clone()), Some((&pack.schema, &action)))
                 .map_err(|e| DecideError::BadInput(format!("context: {e}")))?
@@ -385,7 +385,7 @@ impl Engine {
         };
         let request = Request::new(principal.clone(), action.clone(), resource.clone(), context, None)
             .map_err(|e| DecideError::BadInput(e.to_string()))?;
-        Ok(Prepared::Ready(Box::new(Ready {
+        Ok(Prepared::Ready(Box::new(PreparedRequest {
             request,
             principal_type: q.subject.ty.clone(),
             resource_type: q.resource.ty.clone(),
@@ -399,7 +399,7 @@ impl Engine {
     }
 
     /// Asks Cedar.
-    pub fn evaluate(&self, pack: &PolicyPack, p: &Ready) -> Decision {
+    pub fn evaluate(&self, pack: &PolicyPack, p: &PreparedRequest) -> Decision {
         let mut d = Decision::deny(pack);
         d.tenant = p.tenant.as_ref().map(|t| t.id.clone());
         let Some(policies) = pack.policies_for_request(&p.action, &p.principal_type, &p.resource_type) else {
@@ -427,7 +427,7 @@ impl Engine {
     }
 
     /// The notices the tenant of `p` sees at `now` (for explain, uncached).
-    pub(crate) fn notices_of(&self, pack: &PolicyPack, p: &Ready, now: i64) -> Vec<Notice> {
+    pub(crate) fn notices_of(&self, pack: &PolicyPack, p: &PreparedRequest, now: i64) -> Vec<Notice> {
         match &p.tenant {
             Some(t) => self.notices_for(pack, p, t, now, false),
             None => Vec::new(),
@@ -437,7 +437,7 @@ impl Engine {
     fn notices_for(
         &self,
         pack: &PolicyPack,
-        p: &Ready,
+        p: &PreparedRequest,
         tenant: &TenantRef,
         now: i64,
         cached: bool,
@@ -452,7 +452,7 @@ impl Engine {
     fn rule_times(
         &self,
         pack: &PolicyPack,
-        p: &Ready,
+        p: &PreparedRequest,
         tenant: &TenantRef,
         now: i64,
         cached: bool,

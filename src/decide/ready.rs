@@ -15,7 +15,7 @@ pub(super) fn root(
     ty: &str,
     props: Option<&Map<String, Value>>,
     role: &str,
-) -> Result<Option<Arc<crate::slice::Cached>>, DecideError> {
+) -> Result<Option<Arc<crate::slice::CachedEntity>>, DecideError> {
     let mode = pack.property_mode(ty);
     Ok(match props {
         Some(props) => slice.root_with(uid, props, mode, &format!("{role}.properties"))?,
@@ -67,11 +67,11 @@ pub(super) fn facts_context(facts: Vec<(&'static str, Fact)>) -> Result<Context,
 pub enum Prepared {
     /// Unknown action, entity or type: a deny without evaluation.
     Unknown(Box<Decision>),
-    Ready(Box<Ready>),
+    Ready(Box<PreparedRequest>),
 }
 
 /// What Cedar is asked.
-pub struct Ready {
+pub struct PreparedRequest {
     pub request: Request,
     /// The principal's and resource's type names, as the request gave them.
     pub principal_type: String,
@@ -89,7 +89,7 @@ pub struct Ready {
 pub struct TenantRef {
     pub uid: EntityUid,
     pub id: String,
-    pub cached: Arc<crate::slice::Cached>,
+    pub cached: Arc<crate::slice::CachedEntity>,
 }
 
 /// `Action::"name"`, or `Ns::Action::"name"` for `Ns::name`.

@@ -47,11 +47,12 @@ pub(crate) struct TenantSummary {
 }
 
 fn summary(pack: &crate::policy::PolicyPack, f: &TenantFacts, now: i64) -> TenantSummary {
+    let (notices, in_force) = status::standing(pack, f, now);
     TenantSummary {
         tenant: TenantView::new(f, status::trial_ends_at(pack, f)),
         seats: SeatsView::from(f),
-        notices: status::notices(pack, f, now),
-        in_force: status::in_force(pack, f, now),
+        notices,
+        in_force,
     }
 }
 

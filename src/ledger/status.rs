@@ -49,22 +49,22 @@ fn probe_times(
 
 /// The notices a tenant's users see at `now`.
 pub fn notices(pack: &PolicyPack, facts: &TenantFacts, now: i64) -> Vec<Notice> {
-    let times: Vec<RuleTimes> = probe_times(pack, facts, None, now)
-        .into_iter()
-        .map(|(_, t)| t)
-        .collect();
-    notice::shown(pack, &times, now)
+    standing(pack, facts, now).0
 }
 
-/// The ids of the notice policies that apply to the tenant at `now`: the
-/// forbids they announced are in force (a trial over, a tenant locked for
-/// late payment, in the licensing pack).
-pub(crate) fn in_force(pack: &PolicyPack, facts: &TenantFacts, now: i64) -> Vec<String> {
-    probe_times(pack, facts, None, now)
-        .into_iter()
+/// The notices a tenant's users see at `now`, and the ids of the notice
+/// policies that apply to it at `now` (their forbids are in force: a trial
+/// over, a tenant locked for late payment in the licensing pack), from one
+/// probe of the rules.
+pub fn standing(pack: &PolicyPack, facts: &TenantFacts, now: i64) -> (Vec<Notice>, Vec<String>) {
+    let probed = probe_times(pack, facts, None, now);
+    let in_force = probed
+        .iter()
         .filter(|(_, t)| t.applies_from.is_some_and(|a| a <= now))
-        .filter_map(|(i, _)| pack.notices.get(i).map(|r| r.policy_id.clone()))
-        .collect()
+        .filter_map(|(i, _)| pack.notices.get(*i).map(|r| r.policy_id.clone()))
+        .collect();
+    let times: Vec<RuleTimes> = probed.into_iter().map(|(_, t)| t).collect();
+    (notice::shown(pack, &times, now), in_force)
 }
 
 /// When the trial ends (or ended): the instant the trial policy starts to apply,

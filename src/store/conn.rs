@@ -125,73 +125,86 @@ pub trait Conn {
     fn count_rows(&self, table: &Table) -> Result<i64, StoreError>;
 }
 
-/// Calls `$m!` with every method of [`Conn`] (name, arguments, result), for
+/// Calls `$m!` with the methods of [`Conn`] (name, arguments, result) that
+/// change no cached scope: the reads, and the upkeep a write transaction
+/// passes straight through. `$m` expands to the methods' items, for
 /// implementations that treat them all alike (delegation, refusal).
-macro_rules! conn_methods {
+macro_rules! conn_untracked {
     ($m:ident) => {
         $m! {
-    account(id: &str) -> Option<AccountRow>;
-    tenant(id: &str) -> Option<TenantRow>;
-    account_of_tenant(t: &str) -> Option<String>;
-    tenants_of_account(a: &str) -> Vec<TenantRow>;
-    find_tenants(x: &str, a: &str, n: usize) -> Vec<TenantRow>;
-    tenant_facts(id: &str, now: i64) -> Option<TenantFacts>;
-    user(id: &str) -> Option<UserRow>;
-    users_of_tenant(t: &str) -> Vec<UserRow>;
-    role(t: &str, n: &str) -> Option<RoleRow>;
-    roles_of_tenant(t: &str) -> Vec<RoleRow>;
-    operator(id: &str) -> Option<OperatorRow>;
-    operators_of_tenant(t: &str) -> Vec<OperatorRow>;
-    operator_exists(id: &str) -> bool;
-    operator_number_taken(t: &str, n: &str) -> bool;
-    subscription(n: i64) -> Option<SubscriptionRow>;
-    subscriptions_of_tenant(t: &str) -> Vec<SubscriptionRow>;
-    tenants_with_ends_between(a: i64, b: i64) -> Vec<String>;
-    user_with_role(id: &str) -> Option<UserWithRole>;
-    operator_with_account(id: &str) -> Option<(OperatorRow, Option<String>)>;
-    insert_account(a: &AccountRow) -> ();
-    insert_tenant(t: &TenantRow) -> ();
-    insert_hub(t: &str, h: &HubRow) -> ();
-    insert_subscription(s: &SubscriptionRow) -> i64;
-    set_subscription_paid(n: i64, at: i64) -> ();
-    set_subscription_term(n: i64, e: i64, q: i64) -> ();
-    insert_role(t: &str, r: &RoleRow) -> ();
-    insert_user(u: &UserRow) -> ();
-    set_user_active(id: &str, a: bool) -> ();
-    set_user_role(id: &str, r: &str) -> ();
-    set_license(id: &str, at: Option<i64>) -> ();
-    insert_operator(o: &OperatorRow) -> ();
-    set_operator_active(id: &str, a: bool) -> ();
-    link_operator(id: &str, u: &str, n: &str) -> ();
-    insert_production(o: &str, at: i64) -> i64;
-    insert_deactivation(t: &str, k: &str, s: &str, r: &str, at: i64) -> ();
-    entity_json(ty: &str, id: &str) -> Option<String>;
-    put_entity(ty: &str, id: &str, j: &str) -> ();
-    delete_entity(ty: &str, id: &str) -> bool;
-    entities_page(ty: Option<&str>, a: Option<(&str, &str)>, l: usize) -> Vec<(String, String, String)>;
-    entity_count() -> i64;
-    candidates(ty: &str, l: bool, w: Within<'_>, a: &str, n: usize) -> Vec<String>;
-    ping() -> ();
-    swept_until(now: i64) -> i64;
-    set_swept_until(at: i64) -> ();
-    dump(table: &Table, offset: i64, limit: i64) -> Vec<Vec<Cell>>;
-    load(table: &Table, rows: &[Vec<Cell>]) -> ();
-    after_load() -> ();
-    count_rows(table: &Table) -> i64;
-}
-    };
-}
-pub(crate) use conn_methods;
-
-/// Implements [`Conn`] for a guard by handing every call to what it derefs to.
-macro_rules! delegate {
-    ($($name:ident($($arg:ident: $ty:ty),*) -> $ret:ty;)*) => {
-        impl Conn for Reader<'_> {
-            $(fn $name(&self, $($arg: $ty),*) -> Result<$ret, StoreError> {
-                (**self).$name($($arg),*)
-            })*
+            account(id: &str) -> Option<AccountRow>;
+            tenant(id: &str) -> Option<TenantRow>;
+            account_of_tenant(t: &str) -> Option<String>;
+            tenants_of_account(a: &str) -> Vec<TenantRow>;
+            find_tenants(x: &str, a: &str, n: usize) -> Vec<TenantRow>;
+            tenant_facts(id: &str, now: i64) -> Option<TenantFacts>;
+            user(id: &str) -> Option<UserRow>;
+            users_of_tenant(t: &str) -> Vec<UserRow>;
+            role(t: &str, n: &str) -> Option<RoleRow>;
+            roles_of_tenant(t: &str) -> Vec<RoleRow>;
+            operator(id: &str) -> Option<OperatorRow>;
+            operators_of_tenant(t: &str) -> Vec<OperatorRow>;
+            operator_exists(id: &str) -> bool;
+            operator_number_taken(t: &str, n: &str) -> bool;
+            subscription(n: i64) -> Option<SubscriptionRow>;
+            subscriptions_of_tenant(t: &str) -> Vec<SubscriptionRow>;
+            tenants_with_ends_between(a: i64, b: i64) -> Vec<String>;
+            user_with_role(id: &str) -> Option<UserWithRole>;
+            operator_with_account(id: &str) -> Option<(OperatorRow, Option<String>)>;
+            entity_json(ty: &str, id: &str) -> Option<String>;
+            entities_page(ty: Option<&str>, a: Option<(&str, &str)>, l: usize) -> Vec<(String, String, String)>;
+            entity_count() -> i64;
+            candidates(ty: &str, l: bool, w: Within<'_>, a: &str, n: usize) -> Vec<String>;
+            ping() -> ();
+            swept_until(now: i64) -> i64;
+            set_swept_until(at: i64) -> ();
+            dump(table: &Table, offset: i64, limit: i64) -> Vec<Vec<Cell>>;
+            after_load() -> ();
+            count_rows(table: &Table) -> i64;
         }
     };
 }
+pub(crate) use conn_untracked;
 
-conn_methods!(delegate);
+/// Calls `$m!` with the methods of [`Conn`] that change what a cache holds:
+/// a write transaction records the scopes each one touches.
+macro_rules! conn_tracked {
+    ($m:ident) => {
+        $m! {
+            insert_account(a: &AccountRow) -> ();
+            insert_tenant(t: &TenantRow) -> ();
+            insert_hub(t: &str, h: &HubRow) -> ();
+            insert_subscription(s: &SubscriptionRow) -> i64;
+            set_subscription_paid(n: i64, at: i64) -> ();
+            set_subscription_term(n: i64, e: i64, q: i64) -> ();
+            insert_role(t: &str, r: &RoleRow) -> ();
+            insert_user(u: &UserRow) -> ();
+            set_user_active(id: &str, a: bool) -> ();
+            set_user_role(id: &str, r: &str) -> ();
+            set_license(id: &str, at: Option<i64>) -> ();
+            insert_operator(o: &OperatorRow) -> ();
+            set_operator_active(id: &str, a: bool) -> ();
+            link_operator(id: &str, u: &str, n: &str) -> ();
+            insert_production(o: &str, at: i64) -> i64;
+            insert_deactivation(t: &str, k: &str, s: &str, r: &str, at: i64) -> ();
+            put_entity(ty: &str, id: &str, j: &str) -> ();
+            delete_entity(ty: &str, id: &str) -> bool;
+            load(table: &Table, rows: &[Vec<Cell>]) -> ();
+        }
+    };
+}
+pub(crate) use conn_tracked;
+
+/// A guard's methods: every call handed to what it derefs to.
+macro_rules! delegate {
+    ($($name:ident($($arg:ident: $ty:ty),*) -> $ret:ty;)*) => {
+        $(fn $name(&self, $($arg: $ty),*) -> Result<$ret, StoreError> {
+            (**self).$name($($arg),*)
+        })*
+    };
+}
+
+impl Conn for Reader<'_> {
+    conn_untracked!(delegate);
+    conn_tracked!(delegate);
+}

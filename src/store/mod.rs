@@ -26,7 +26,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 pub use conn::Conn;
-pub(crate) use conn::conn_methods;
+pub(crate) use conn::{conn_tracked, conn_untracked};
 pub use copy::{Cell, TABLES, Table};
 pub use tx::{Generations, Tx, scope};
 

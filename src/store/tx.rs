@@ -22,37 +22,7 @@ macro_rules! reads_through {
 }
 
 impl Conn for Tx<'_> {
-    reads_through! {
-        account(id: &str) -> Option<AccountRow>;
-        tenant(id: &str) -> Option<TenantRow>;
-        account_of_tenant(t: &str) -> Option<String>;
-        tenants_of_account(a: &str) -> Vec<TenantRow>;
-        find_tenants(x: &str, a: &str, n: usize) -> Vec<TenantRow>;
-        tenant_facts(id: &str, now: i64) -> Option<TenantFacts>;
-        user(id: &str) -> Option<UserRow>;
-        users_of_tenant(t: &str) -> Vec<UserRow>;
-        role(t: &str, n: &str) -> Option<RoleRow>;
-        roles_of_tenant(t: &str) -> Vec<RoleRow>;
-        operator(id: &str) -> Option<OperatorRow>;
-        operators_of_tenant(t: &str) -> Vec<OperatorRow>;
-        operator_exists(id: &str) -> bool;
-        operator_number_taken(t: &str, n: &str) -> bool;
-        subscription(n: i64) -> Option<SubscriptionRow>;
-        subscriptions_of_tenant(t: &str) -> Vec<SubscriptionRow>;
-        tenants_with_ends_between(a: i64, b: i64) -> Vec<String>;
-        user_with_role(id: &str) -> Option<UserWithRole>;
-        operator_with_account(id: &str) -> Option<(OperatorRow, Option<String>)>;
-        entity_json(ty: &str, id: &str) -> Option<String>;
-        entities_page(ty: Option<&str>, a: Option<(&str, &str)>, l: usize) -> Vec<(String, String, String)>;
-        entity_count() -> i64;
-        candidates(ty: &str, l: bool, w: Within<'_>, a: &str, n: usize) -> Vec<String>;
-        ping() -> ();
-        swept_until(now: i64) -> i64;
-        set_swept_until(at: i64) -> ();
-        dump(table: &Table, offset: i64, limit: i64) -> Vec<Vec<Cell>>;
-        after_load() -> ();
-        count_rows(table: &Table) -> i64;
-    }
+    crate::store::conn_untracked!(reads_through);
 
     fn insert_account(&self, a: &AccountRow) -> Result<(), StoreError> {
         self.touch(scope::account(&a.id));

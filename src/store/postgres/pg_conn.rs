@@ -570,12 +570,13 @@ impl<C: std::ops::DerefMut<Target = PgClient>> Conn for PgConn<C> {
 /// Every query fails with the reason the job could not run.
 macro_rules! refuse {
     ($($name:ident($($arg:ident: $ty:ty),*) -> $ret:ty;)*) => {
-        impl Conn for Broken {
-            $(fn $name(&self, $(_: $ty),*) -> Result<$ret, StoreError> {
-                Err(StoreError::Unavailable(self.0.clone()))
-            })*
-        }
+        $(fn $name(&self, $(_: $ty),*) -> Result<$ret, StoreError> {
+            Err(StoreError::Unavailable(self.0.clone()))
+        })*
     };
 }
 
-crate::store::conn_methods!(refuse);
+impl Conn for Broken {
+    crate::store::conn_untracked!(refuse);
+    crate::store::conn_tracked!(refuse);
+}
